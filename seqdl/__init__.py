@@ -1,0 +1,34 @@
+"""seqdl: plugin-based text and sequence modelling, accelerated with Numba.
+
+``import seqdl`` is cheap: the heavy parts (numba, scikit-learn) load on first
+use of the names that need them.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from .errors import SeqdlError
+from .hookspecs import hookimpl
+
+__version__ = "0.1.0"
+
+# Public names loaded on first access: name -> (module, attribute).
+_LAZY = {
+}
+
+__all__ = ["SeqdlError", "hookimpl", "__version__", *_LAZY]
+
+
+def __getattr__(name: str):
+    try:
+        module, attribute = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'seqdl' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module, __name__), attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

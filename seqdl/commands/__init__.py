@@ -1,0 +1,15 @@
+"""seqdl's own commands, one module each.
+
+Each module imports only click (and light seqdl modules) at import time, so
+building the command line stays fast; the work imports numba and friends.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+def core_commands() -> list[click.Command]:
+    """The commands seqdl itself provides, in the order they are added."""
+    commands: list[click.Command] = []
+    return commands

@@ -1,0 +1,57 @@
+"""The plugin contract: the hooks a seqdl plugin may implement.
+
+A plugin is a module (found through the ``seqdl`` entry-point group) with
+functions decorated by :data:`seqdl.hookimpl` whose names match the hooks
+below. Registration hooks receive a ``register(name, obj)`` callback, so seqdl
+owns the registry and can report two plugins that claim the same name.
+
+New hook arguments are only ever added as optional ones: pluggy passes a
+hook implementation just the arguments it names, so older plugins keep working.
+"""
+
+from __future__ import annotations
+
+import pluggy
+
+#: The project name pluggy uses to match hooks and implementations.
+PROJECT_NAME = "seqdl"
+
+hookspec = pluggy.HookspecMarker(PROJECT_NAME)
+#: Decorate a plugin's hook implementations with this.
+hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
+
+
+@hookspec
+def register_commands(cli):
+    """Add click commands to the ``seqdl`` group with ``cli.add_command(command)``.
+
+    Import heavy libraries (numba, scikit-learn, matplotlib) inside the
+    command's function, not at module level, so ``seqdl --help`` stays fast.
+    """
+
+
+@hookspec
+def register_decoders(register):
+    """Register decoders: ``register(name, factory)``.
+
+    ``factory(**options)`` returns a decoder selectable by ``name`` (for
+    example ``seqdl generate --decoder NAME``).
+    """
+
+
+@hookspec
+def register_projections(register):
+    """Register 2-D projections: ``register(name, fn)``.
+
+    ``fn(vectors, **options)`` takes an (N, D) float array and returns an
+    (N, 2) array, for example ``"tsne"`` or ``"pca"``.
+    """
+
+
+@hookspec
+def register_analogy_methods(register):
+    """Register analogy scoring methods: ``register(name, fn)``.
+
+    ``fn(vectors, positive, negative, topn, exclude)`` ranks the vocabulary for
+    the analogy; built in are ``"3cosadd"`` and ``"3cosmul"``.
+    """
