@@ -13,7 +13,8 @@ from .hookspecs import hookimpl
 
 __version__ = "0.1.0"
 
-# Public names loaded on first access: name -> (module, attribute).
+# Public names loaded on first access: name -> (module, attribute); attribute
+# None means the module itself (for subpackages such as ``seqdl.nn``).
 _LAZY = {
 }
 
@@ -25,7 +26,9 @@ def __getattr__(name: str):
         module, attribute = _LAZY[name]
     except KeyError:
         raise AttributeError(f"module 'seqdl' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module, __name__), attribute)
+    value = importlib.import_module(module, __name__)
+    if attribute is not None:
+        value = getattr(value, attribute)
     globals()[name] = value
     return value
 
