@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 # Public names loaded on first access: name -> (module, attribute); attribute
 # None means the module itself (for subpackages such as ``seqdl.nn``).
 _LAZY = {
+    "StepModel": (".decoding", "StepModel"),
+    "Decoder": (".decoding", "Decoder"),
 }
 
 __all__ = ["SeqdlError", "hookimpl", "__version__", *_LAZY]

@@ -34,8 +34,10 @@ def register_commands(cli):
 def register_decoders(register):
     """Register decoders: ``register(name, factory)``.
 
-    ``factory(**options)`` returns a decoder selectable by ``name`` (for
-    example ``seqdl generate --decoder NAME``).
+    ``factory(**options)`` returns a :class:`seqdl.decoding.Decoder`, an
+    object whose ``decode(model, prompt, max_new_tokens)`` drives any
+    :class:`seqdl.decoding.StepModel`; ``name`` selects it (for example
+    ``seqdl generate --decoder NAME``).
     """
 
 

@@ -74,6 +74,15 @@ def _warn(message: str) -> None:
     print(f"seqdl: warning: {message}", file=sys.stderr)
 
 
+def _call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
+    """Call one hook implementation with just the arguments it names, as pluggy does.
+
+    Hooks only ever gain optional arguments, so an older plugin that names
+    fewer of them keeps working.
+    """
+    return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
 def _describe(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
@@ -185,7 +194,7 @@ class PluginHost:
                 _found[name] = obj
 
             try:
-                impl.function(register=register)
+                _call(impl, register=register)
             except Exception as exc:
                 self._fail(impl.plugin_name, f"raised in {REGISTRY_HOOKS[kind]}: {_describe(exc)}", exc)
                 continue
@@ -207,7 +216,7 @@ class PluginHost:
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
             try:
-                impl.function(cli=cli)
+                _call(impl, cli=cli)
             except Exception as exc:
                 cli.commands.clear()
                 cli.commands.update(before)

@@ -1,0 +1,61 @@
+"""Fixtures shared by the whole suite."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+PLUGIN_ENV_VARS = ("SEQDL_LOAD_PLUGINS", "SEQDL_DISABLE_PLUGINS", "SEQDL_PLUGIN_ERRORS")
+
+
+@pytest.fixture(autouse=True)
+def _clean_plugin_env(monkeypatch):
+    """Tests start from the default plugin settings whatever the caller's shell has."""
+    for name in PLUGIN_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+def _make_distribution(root: Path, dist_name: str, version: str, modules: dict[str, str],
+                      entry_points: dict[str, str]) -> Path:
+    """Lay out an installed distribution in ``root``: modules plus a ``*.dist-info``.
+
+    This is what ``pip install`` leaves in site-packages, so putting ``root`` on
+    the path makes importlib.metadata find its ``seqdl`` entry points.
+    """
+    root.mkdir(parents=True, exist_ok=True)
+    for module, source in modules.items():
+        (root / f"{module}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+    info = root / f"{dist_name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist_name}\nVersion: {version}\n", encoding="utf-8")
+    lines = "".join(f"{name} = {target}\n" for name, target in entry_points.items())
+    (info / "entry_points.txt").write_text(f"[seqdl]\n{lines}", encoding="utf-8")
+    return root
+
+
+def _run_seqdl(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | None = None,
+              pythonpath: Path | None = None) -> subprocess.CompletedProcess:
+    """Run ``python -m seqdl ARGS`` in a fresh interpreter and capture its output."""
+    env = {k: v for k, v in os.environ.items() if k not in PLUGIN_ENV_VARS}
+    if pythonpath is not None:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
+    env.update(env_extra or {})
+    return subprocess.run([sys.executable, "-m", "seqdl", *args], capture_output=True, text=True,
+                          env=env, cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def make_distribution():
+    """Factory fixture: lay out a throwaway installed distribution (see :func:`_make_distribution`)."""
+    return _make_distribution
+
+
+@pytest.fixture
+def run_seqdl():
+    """Factory fixture: run seqdl in a subprocess (see :func:`_run_seqdl`)."""
+    return _run_seqdl

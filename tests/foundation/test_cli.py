@@ -1,0 +1,112 @@
+"""The seqdl command line itself: help, version, start-up cost, error reporting."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import click
+from click.testing import CliRunner
+
+import seqdl
+from seqdl.cli import make_cli
+from seqdl.errors import CorpusError
+from seqdl.plugins import PluginHost
+
+HEAVY = ("numba", "sklearn", "matplotlib", "scipy", "torch", "gensim")
+
+
+def test_help_imports_no_heavy_library():
+    probe = (
+        "import sys, runpy\n"
+        "sys.argv = ['seqdl', '--help']\n"
+        "try:\n"
+        "    runpy.run_module('seqdl', run_name='__main__')\n"
+        "except SystemExit as exit:\n"
+        "    assert exit.code in (0, None), exit.code\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[-1] == "[]", result.stdout
+    assert "Commands:" in result.stdout
+    assert result.stderr == ""  # no built-in plugin warns
+
+
+def test_every_command_help_imports_no_heavy_library():
+    names = sorted(make_cli().commands)
+    probe = (
+        "import sys\n"
+        "from click.testing import CliRunner\n"
+        "from seqdl.cli import make_cli\n"
+        "cli = make_cli()\n"
+        f"for name in {names!r}:\n"
+        "    result = CliRunner().invoke(cli, [name, '--help'])\n"
+        "    assert result.exit_code == 0, (name, result.output)\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_version_from_console_script_and_module(run_seqdl):
+    result = run_seqdl("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"seqdl, version {seqdl.__version__}"
+
+
+def test_unknown_command_is_a_usage_error(run_seqdl):
+    result = run_seqdl("no-such-command")
+    assert result.returncode == 2
+    assert "No such command" in result.stderr
+
+
+def _cli_with(command: click.Command) -> click.Group:
+    class Plugin:
+        @seqdl.hookimpl
+        def register_commands(self, cli):
+            cli.add_command(command)
+
+    host = PluginHost()
+    host.register(Plugin(), name="test")
+    return make_cli(host)
+
+
+def test_seqdl_error_is_one_line_and_exit_1():
+    @click.command()
+    def fail():
+        raise CorpusError("not valid UTF-8", path="corpus.txt", offset=1234)
+
+    result = CliRunner().invoke(_cli_with(fail), ["fail"])
+    assert result.exit_code == 1
+    assert result.output == "Error: corpus.txt, byte 1234: not valid UTF-8\n"
+
+
+def test_missing_file_os_error_is_one_line(tmp_path):
+    missing = tmp_path / "nowhere" / "out.txt"
+
+    @click.command()
+    def write():
+        open(missing, "w")
+
+    result = CliRunner().invoke(_cli_with(write), ["write"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {missing}: No such file or directory\n"
+
+
+def test_a_bug_keeps_its_traceback():
+    @click.command()
+    def bug():
+        raise ZeroDivisionError("a real bug")
+
+    result = CliRunner().invoke(_cli_with(bug), ["bug"])
+    assert result.exit_code == 1
+    assert isinstance(result.exception, ZeroDivisionError)
+
+
+def test_plugins_table_lists_builtins():
+    result = CliRunner().invoke(make_cli(), ["plugins"])
+    assert result.exit_code == 0
+    names = {line.split()[0] for line in result.output.splitlines()}
+    assert {"analogy", "corpora", "tsne"} <= names

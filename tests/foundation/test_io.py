@@ -1,0 +1,78 @@
+"""Atomic writes and pickle-free model files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from seqdl.errors import ModelFileError
+from seqdl.io import atomic_write, load_npz, save_npz
+
+
+def test_atomic_write_replaces_only_on_success(tmp_path):
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError):
+        with atomic_write(target) as fh:
+            fh.write("half of the new")
+            raise RuntimeError("interrupted")
+    assert target.read_text() == "old"
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+    with atomic_write(target) as fh:
+        fh.write("new")
+    assert target.read_text() == "new"
+
+
+def test_atomic_write_of_new_file_leaves_nothing_on_failure(tmp_path):
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_write(tmp_path / "never.bin", "wb") as fh:
+            fh.write(b"\x00" * 10)
+            raise KeyboardInterrupt
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_npz_round_trip(tmp_path):
+    path = tmp_path / "model.npz"
+    arrays = {"weight": np.arange(6, dtype=np.float32).reshape(2, 3), "ids": np.array([3, 1], dtype=np.int64)}
+    save_npz(path, arrays, {"kind": "test", "layers": [1, 2], "name": "café"})
+    loaded, meta = load_npz(path)
+    assert meta == {"kind": "test", "layers": [1, 2], "name": "café"}
+    assert set(loaded) == {"weight", "ids"}
+    np.testing.assert_array_equal(loaded["weight"], arrays["weight"])
+    assert loaded["weight"].dtype == np.float32
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(ModelFileError, match="no such model file"):
+        load_npz(tmp_path / "absent.npz")
+
+
+def test_corrupt_model_file_names_the_file(tmp_path):
+    path = tmp_path / "broken.npz"
+    path.write_bytes(b"PK\x03\x04 this is not really a zip")
+    with pytest.raises(ModelFileError, match="broken.npz"):
+        load_npz(path)
+
+
+def test_truncated_model_file(tmp_path):
+    path = tmp_path / "model.npz"
+    save_npz(path, {"w": np.ones((50, 50))}, {})
+    path.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(ModelFileError):
+        load_npz(path)
+
+
+def test_npz_without_seqdl_metadata_is_refused(tmp_path):
+    path = tmp_path / "foreign.npz"
+    np.savez(path, w=np.ones(3))
+    with pytest.raises(ModelFileError, match="no metadata"):
+        load_npz(path)
+
+
+def test_pickled_object_arrays_are_never_loaded(tmp_path):
+    path = tmp_path / "evil.npz"
+    header = np.frombuffer(b"{}", dtype=np.uint8)
+    np.savez(path, __meta__=header, payload=np.array([{"a": 1}], dtype=object))
+    with pytest.raises(ModelFileError, match="refusing to load"):
+        load_npz(path)
