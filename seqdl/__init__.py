@@ -18,6 +18,7 @@ __version__ = "0.1.0"
 _LAZY = {
     "StepModel": (".decoding", "StepModel"),
     "Decoder": (".decoding", "Decoder"),
+    "KeyedVectors": (".embeddings.keyedvectors", "KeyedVectors"),
 }
 
 __all__ = ["SeqdlError", "hookimpl", "__version__", *_LAZY]
