@@ -41,11 +41,13 @@ def make_cli(host: PluginHost | None = None) -> click.Group:
     """Build the ``seqdl`` group with the core commands and those of ``host``'s plugins.
 
     ``host`` defaults to the installed plugins (:func:`seqdl.plugins.default_host`);
-    tests pass their own to add a plugin without reloading any module.
+    tests pass their own to add a plugin without reloading any module. The
+    host is the context object, so a command reaches the registries it was
+    built with through ``click.get_current_context().find_object(PluginHost)``.
     """
     host = default_host() if host is None else host
 
-    @click.group(cls=SeqdlGroup, context_settings={"help_option_names": ["-h", "--help"]})
+    @click.group(cls=SeqdlGroup, context_settings={"help_option_names": ["-h", "--help"], "obj": host})
     @click.version_option(__version__, "-V", "--version", prog_name="seqdl")
     def cli():
         """seqdl: word embeddings, neural nets and sequence models, extensible with plugins.
