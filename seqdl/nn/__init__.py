@@ -1,0 +1,26 @@
+"""Neural-network layers, losses, initialisers and optimisers with PyTorch's conventions.
+
+Shapes as PyTorch: (N, F) for dense layers, (N, C, L) for 1-D and
+(N, C, H, W) for 2-D convolution and pooling. Every layer has
+``forward(x, training=False)``, ``backward(grad_out)``, and ``params`` /
+``grads`` dicts keyed by PyTorch's parameter names. float32 is the training
+default; :func:`gradcheck` runs in float64. Heavy loops run in Numba.
+"""
+
+from __future__ import annotations
+
+from . import init, losses, optim, schedules
+from .activations import ReLU, Sigmoid, Softmax, Tanh
+from .base import Layer
+from .conv import Conv1D, Conv2D
+from .gradcheck import gradcheck
+from .layers import Dense, Dropout, Embedding, Flatten
+from .normalization import BatchNorm1D, BatchNorm2D
+from .pooling import AvgPool1D, AvgPool2D, MaxPool1D, MaxPool2D
+from .sequential import EarlyStopping, Sequential
+
+__all__ = [
+    "AvgPool1D", "AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv1D", "Conv2D", "Dense", "Dropout",
+    "EarlyStopping", "Embedding", "Flatten", "Layer", "MaxPool1D", "MaxPool2D", "ReLU", "Sequential",
+    "Sigmoid", "Softmax", "Tanh", "gradcheck", "init", "losses", "optim", "schedules",
+]

@@ -1,0 +1,1 @@
+"""Numba kernels behind seqdl.nn (compiled on first use, cached on disk)."""

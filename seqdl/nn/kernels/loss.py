@@ -1,0 +1,51 @@
+"""Numba kernels for the losses: stable forms that never overflow exp."""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def softmax_cross_entropy(logits, targets, scale, grad):
+    """Sum over rows of -log softmax(logits)[target] by log-sum-exp.
+
+    Writes grad = scale * (softmax - onehot) and returns the summed loss.
+    """
+    rows, cols = logits.shape
+    total = 0.0
+    for r in range(rows):
+        m = logits[r, 0]
+        for c in range(1, cols):
+            if logits[r, c] > m:
+                m = logits[r, c]
+        s = 0.0
+        for c in range(cols):
+            e = math.exp(logits[r, c] - m)
+            grad[r, c] = e
+            s += e
+        t = targets[r]
+        total += m + math.log(s) - logits[r, t]
+        inv = scale / s
+        for c in range(cols):
+            grad[r, c] *= inv
+        grad[r, t] -= scale
+    return total
+
+
+@njit(cache=True, nogil=True)
+def bce_with_logits(x, y, scale, grad):
+    """Sum of max(x, 0) - x*y + log1p(exp(-|x|)); grad = scale * (sigmoid(x) - y)."""
+    total = 0.0
+    for i in range(x.shape[0]):
+        v = x[i]
+        a = -v if v < 0.0 else v
+        total += (v if v > 0.0 else 0.0) - v * y[i] + math.log1p(math.exp(-a))
+        if v >= 0.0:
+            s = 1.0 / (1.0 + math.exp(-v))
+        else:
+            e = math.exp(v)
+            s = e / (1.0 + e)
+        grad[i] = scale * (s - y[i])
+    return total
