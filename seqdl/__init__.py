@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 # Public names loaded on first access: name -> (module, attribute); attribute
 # None means the module itself (for subpackages such as ``seqdl.nn``).
 _LAZY = {
+    "nn": (".nn", None),
     "StepModel": (".decoding", "StepModel"),
     "Decoder": (".decoding", "Decoder"),
     "KeyedVectors": (".embeddings.keyedvectors", "KeyedVectors"),
