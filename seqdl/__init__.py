@@ -20,6 +20,7 @@ _LAZY = {
     "StepModel": (".decoding", "StepModel"),
     "Decoder": (".decoding", "Decoder"),
     "KeyedVectors": (".embeddings.keyedvectors", "KeyedVectors"),
+    "project": (".projection", "project"),
 }
 
 __all__ = ["SeqdlError", "hookimpl", "__version__", *_LAZY]

@@ -45,8 +45,15 @@ def register_decoders(register):
 def register_projections(register):
     """Register 2-D projections: ``register(name, fn)``.
 
-    ``fn(vectors, **options)`` takes an (N, D) float array and returns an
-    (N, 2) array, for example ``"tsne"`` or ``"pca"``.
+    ``fn(vectors, *, option=default, ...)`` takes an (N, D) float array
+    (N >= 2, all finite) and returns an (N, 2) array; built in are
+    ``"tsne"`` and ``"pca"``. Options are keyword arguments with defaults:
+    :func:`seqdl.project` and ``seqdl project`` pass only those the user sets
+    (``--seed``, ``--perplexity``, ``--metric``, ``--max-iter`` and
+    ``-O KEY=VALUE`` on the command line) and report one ``fn`` does not
+    name as a one-line error; take ``seed`` if the result is random. Raise
+    :class:`seqdl.SeqdlError` for a value the user can fix, and import heavy
+    libraries inside ``fn``.
     """
 
 

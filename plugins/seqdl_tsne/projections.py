@@ -1,0 +1,70 @@
+"""The built-in 2-D projections: t-SNE and PCA, both from scikit-learn.
+
+Each takes an (N, D) float array and keyword options and returns an (N, 2)
+array; scikit-learn is imported only when one runs. Mistakes a user can make
+(a perplexity too large for the number of points, an unknown metric) raise
+:class:`seqdl.SeqdlError` with one line saying how to fix them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from seqdl import SeqdlError
+
+#: Metrics the built-in projections accept: cosine suits word vectors, whose length mostly tracks frequency.
+METRICS = ("cosine", "euclidean")
+
+
+def _check_shape(name: str, vectors: np.ndarray, minimum: int) -> None:
+    n, dim = vectors.shape
+    if n < minimum:
+        raise SeqdlError(f"{name} needs at least {minimum} points, got {n}")
+    if dim < 2:
+        raise SeqdlError(f"{name} needs vectors of at least 2 dimensions, got {dim}")
+
+
+def _check_metric(name: str, metric: str) -> None:
+    if metric not in METRICS:
+        raise SeqdlError(f"{name}: unknown metric {metric!r} (choose from {', '.join(METRICS)})")
+
+
+def tsne(vectors: np.ndarray, *, perplexity: float = 30.0, metric: str = "cosine", seed: int = 0,
+         max_iter: int = 1000, learning_rate: float | str = "auto", early_exaggeration: float = 12.0) -> np.ndarray:
+    """t-SNE (scikit-learn, Barnes-Hut) with PCA initialisation; the same ``seed`` gives the same map.
+
+    ``perplexity`` must be below the number of points (about N/3 or less
+    suits small sets); ``max_iter`` is at least 250.
+    """
+    _check_shape("t-SNE", vectors, 3)
+    _check_metric("t-SNE", metric)
+    n = vectors.shape[0]
+    if not 0 < perplexity < n:
+        hint = max(1, (n - 1) // 3)
+        raise SeqdlError(f"t-SNE perplexity {perplexity:g} must be above 0 and below the number of points ({n}); "
+                         f"try perplexity {hint}")
+    if max_iter < 250:
+        raise SeqdlError(f"t-SNE max_iter must be at least 250, got {max_iter}")
+    from sklearn.manifold import TSNE
+
+    model = TSNE(n_components=2, perplexity=perplexity, metric=metric, init="pca", random_state=seed,
+                 max_iter=max_iter, learning_rate=learning_rate, early_exaggeration=early_exaggeration)
+    try:
+        return model.fit_transform(vectors)
+    except ValueError as exc:  # scikit-learn's parameter validation: the user's value, one line
+        raise SeqdlError(f"t-SNE: {str(exc).splitlines()[0]}") from None
+
+
+def pca(vectors: np.ndarray, *, metric: str = "cosine") -> np.ndarray:
+    """The first two principal components; with ``metric="cosine"`` the vectors are unit-normed first.
+
+    Deterministic: PCA has no seed.
+    """
+    _check_shape("PCA", vectors, 2)
+    _check_metric("PCA", metric)
+    if metric == "cosine":
+        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+        vectors = vectors / np.where(norms > 0, norms, 1)
+    from sklearn.decomposition import PCA
+
+    return PCA(n_components=2, svd_solver="full").fit_transform(vectors)
