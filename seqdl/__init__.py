@@ -19,6 +19,7 @@ _LAZY = {
     "nn": (".nn", None),
     "StepModel": (".decoding", "StepModel"),
     "Decoder": (".decoding", "Decoder"),
+    "Constraints": (".decoding", "Constraints"),
     "KeyedVectors": (".embeddings.keyedvectors", "KeyedVectors"),
     "project": (".projection", "project"),
 }
