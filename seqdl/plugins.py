@@ -22,7 +22,7 @@ import os
 import sys
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
-from typing import Any, Callable
+from typing import Any
 
 import pluggy
 
@@ -246,12 +246,25 @@ def default_host() -> PluginHost:
     return _default_host
 
 
+def current_host() -> PluginHost:
+    """The host of the running ``seqdl`` command line, or :func:`default_host` outside one.
+
+    :func:`seqdl.cli.make_cli` makes its host the click context object, so a
+    command built around a test's host sees that host's plugins.
+    """
+    import click
+
+    context = click.get_current_context(silent=True)
+    host = context.find_object(PluginHost) if context is not None else None
+    return host if host is not None else default_host()
+
+
 def registry(kind: str) -> dict[str, Any]:
-    """Shortcut for ``default_host().registry(kind)``."""
-    return default_host().registry(kind)
+    """The registry ``kind`` of :func:`current_host`."""
+    return current_host().registry(kind)
 
 
-def lookup(kind: str, name: str) -> Callable[..., Any]:
+def lookup(kind: str, name: str) -> Any:
     """The object registered as ``name`` in registry ``kind``, or a one-line error listing the choices."""
     from .errors import SeqdlError
 

@@ -117,3 +117,41 @@ def test_old_plugin_taking_fewer_arguments_still_works():
 def test_unknown_registry_kind():
     with pytest.raises(KeyError, match="unknown registry"):
         PluginHost().registry("nonsense")
+
+
+def test_lookup_inside_a_command_uses_the_host_that_built_the_cli():
+    from seqdl.plugins import lookup
+
+    @click.command()
+    def show():
+        click.echo(lookup("projections", "only-in-this-host")(None))
+
+    class Plugin(Projections):
+        @seqdl.hookimpl
+        def register_commands(self, cli):
+            cli.add_command(show)
+
+    host = PluginHost()
+    host.register(Plugin("only-in-this-host"), name="local")
+    result = CliRunner().invoke(make_cli(host), ["show"])
+    assert result.exit_code == 0, result.output
+    assert result.output == "only-in-this-host\n"
+
+
+def test_lookup_of_an_unknown_name_lists_the_choices():
+    from seqdl.plugins import lookup
+
+    @click.command()
+    def show():
+        lookup("projections", "nope")
+
+    class Plugin(Projections):
+        @seqdl.hookimpl
+        def register_commands(self, cli):
+            cli.add_command(show)
+
+    host = PluginHost()
+    host.register(Plugin("a", "b"), name="local")
+    result = CliRunner().invoke(make_cli(host), ["show"])
+    assert result.exit_code == 1
+    assert result.output == "Error: unknown projection 'nope' (available: a, b)\n"
