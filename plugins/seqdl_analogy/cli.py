@@ -1,0 +1,151 @@
+"""The commands ``seqdl analogy``, ``seqdl similar`` and ``seqdl evaluate analogies|similarity``.
+
+Only click is imported at module level; numpy and the vectors load when a
+command runs.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+DEFAULT_VECTORS = "vectors.vec"
+
+vectors_option = click.option(
+    "--vectors", "vectors_path", type=click.Path(dir_okay=False), default=DEFAULT_VECTORS, show_default=True,
+    help="word2vec text/binary vectors (as 'seqdl embed' writes) or a seqdl .npz KeyedVectors file.")
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+topn_option = click.option("--topn", type=click.IntRange(min=1), default=10, show_default=True,
+                           help="How many answers to print.")
+
+
+def _restrict_option(default: int | None):
+    return click.option("--restrict-vocab", type=click.IntRange(min=1), default=default, show_default=True,
+                        help="Only consider the N most frequent words (the first N rows of the vectors file).")
+
+
+def _method_option():
+    return click.option("--method", default="3cosadd", show_default=True, metavar="NAME",
+                        help="Analogy method: 3cosadd, 3cosmul, or one a plugin registers.")
+
+
+def _method(name: str):
+    """The analogy method ``name`` from the registry of the host that built this command line."""
+    from seqdl.errors import SeqdlError
+    from seqdl.plugins import PluginHost, default_host
+
+    context = click.get_current_context(silent=True)
+    host = (context.find_object(PluginHost) if context is not None else None) or default_host()
+    methods = host.registry("analogy_methods")
+    if name not in methods:
+        raise SeqdlError(f"unknown analogy method {name!r} (available: {', '.join(sorted(methods)) or 'none'})")
+    return methods[name]
+
+
+def _print_ranked(answers: list[tuple[str, float]], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps([{"word": word, "score": score} for word, score in answers]))
+        return
+    width = max((len(word) for word, _ in answers), default=0)
+    for word, score in answers:
+        click.echo(f"{word:<{width}}  {score:.4f}")
+
+
+@click.command("analogy")
+@click.argument("word")
+@click.argument("minus")
+@click.argument("plus")
+@vectors_option
+@topn_option
+@_method_option()
+@_restrict_option(None)
+@json_option
+def analogy_command(word: str, minus: str, plus: str, vectors_path: str, topn: int, method: str,
+                    restrict_vocab: int | None, as_json: bool) -> None:
+    """Answer WORD - MINUS + PLUS: 'MINUS is to WORD as PLUS is to ?'.
+
+    \b
+    seqdl analogy king man woman      # queen
+    seqdl analogy paris france italy  # rome
+    """
+    from .ranking import analogy, load_vectors
+
+    fn = _method(method)
+    kv = load_vectors(vectors_path)
+    _print_ranked(analogy(kv, [word, plus], [minus], fn, topn=topn, restrict_vocab=restrict_vocab), as_json)
+
+
+@click.command("similar")
+@click.argument("word")
+@vectors_option
+@topn_option
+@_restrict_option(None)
+@json_option
+def similar_command(word: str, vectors_path: str, topn: int, restrict_vocab: int | None, as_json: bool) -> None:
+    """Print the nearest neighbours of WORD by cosine similarity."""
+    from .ranking import load_vectors, similar
+
+    _print_ranked(similar(load_vectors(vectors_path), word, topn=topn, restrict_vocab=restrict_vocab), as_json)
+
+
+@click.group("evaluate")
+def evaluate_group() -> None:
+    """Evaluate word vectors on analogy or similarity test sets."""
+
+
+@evaluate_group.command("analogies")
+@click.argument("questions_file", metavar="FILE", type=click.Path(dir_okay=False))
+@vectors_option
+@_restrict_option(300_000)
+@_method_option()
+@json_option
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+def analogies_command(questions_file: str, vectors_path: str, restrict_vocab: int, method: str, as_json: bool,
+                      quiet: bool) -> None:
+    """Accuracy on a questions-words FILE (': section' lines, then 'a b c d': a is to b as c is to d).
+
+    Words are matched case-insensitively among the --restrict-vocab most
+    frequent; questions with other words are skipped and counted.
+    """
+    from .evaluate import evaluate_analogies, read_questions
+    from .ranking import load_vectors
+
+    fn = _method(method)
+    sections = read_questions(questions_file)
+    kv = load_vectors(vectors_path)
+    total = sum(len(s.questions) for s in sections)
+    stderr = click.get_text_stream("stderr")
+    with click.progressbar(length=total, label="questions", file=stderr, hidden=quiet or not stderr.isatty()) as bar:
+        score = evaluate_analogies(kv, sections, fn, method, restrict_vocab, progress=bar.update)
+    if as_json:
+        click.echo(json.dumps(score.as_dict(), indent=2))
+        return
+    width = max(len("total"), *(len(s.section) for s in score.sections))
+    for row in [*score.sections, score.total]:
+        skipped = f"  {row.skipped} skipped (out of vocabulary)" if row.skipped else ""
+        click.echo(f"{row.section:<{width}}  {100 * row.accuracy:5.1f}%  ({row.correct}/{row.answered}){skipped}")
+    summary = score.as_dict()
+    click.echo(f"skipped {summary['skipped_oov']} of {summary['questions']} questions "
+               f"({100 * summary['oov_ratio']:.1f}%) with a word outside the {restrict_vocab:,} most frequent")
+
+
+@evaluate_group.command("similarity")
+@click.argument("pairs_file", metavar="FILE", type=click.Path(dir_okay=False))
+@vectors_option
+@_restrict_option(300_000)
+@json_option
+def similarity_command(pairs_file: str, vectors_path: str, restrict_vocab: int, as_json: bool) -> None:
+    """Spearman and Pearson correlation with a word-pair FILE (wordsim353 or SimLex-999 format)."""
+    from .evaluate import evaluate_pairs, read_pairs
+    from .ranking import load_vectors
+
+    pairs = read_pairs(pairs_file)
+    score = evaluate_pairs(load_vectors(vectors_path), pairs, restrict_vocab)
+    if as_json:
+        click.echo(json.dumps(score.as_dict(), indent=2))
+        return
+    click.echo(f"spearman  {score.spearman:.4f}")
+    click.echo(f"pearson   {score.pearson:.4f}")
+    click.echo(f"pairs     {score.pairs} used, {score.skipped} skipped (out of vocabulary: "
+               f"{100 * score.oov_ratio:.1f}%)")

@@ -1,0 +1,105 @@
+"""Loading vectors, finding query words, and ranking method scores into answers."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from seqdl.errors import ModelFileError, SeqdlError, VocabularyError
+
+#: (candidates, positive, negative) -> scores; see :mod:`seqdl_analogy.methods`.
+AnalogyMethod = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+
+#: Score cells held at once when scoring a batch of queries (about 64 MB of float32).
+BATCH_CELLS = 1 << 24
+
+
+def load_vectors(path: str | os.PathLike):
+    """A :class:`seqdl.KeyedVectors` from a word2vec text/binary file or a seqdl ``.npz``."""
+    from seqdl import KeyedVectors
+
+    path = Path(path)
+    if not path.is_file():
+        raise ModelFileError("no such vectors file (train one with 'seqdl embed CORPUS', or pass --vectors)",
+                             path=str(path))
+    if path.suffix.lower() == ".npz":
+        return KeyedVectors.load(path)
+    return KeyedVectors.load_word2vec_format(path)
+
+
+def word_indices(kv, words: Sequence[str]) -> list[int]:
+    """Row of each word: the exact word, else its most frequent case variant.
+
+    Raises :class:`VocabularyError` naming every word found in neither form.
+    """
+    folded: dict[str, int] | None = None
+    rows, missing = [], []
+    for word in words:
+        row = kv.key_to_index.get(word)
+        if row is None:
+            if folded is None:
+                folded = case_insensitive_vocab(kv.index_to_key)
+            row = folded.get(word.upper())
+        if row is None:
+            missing.append(word)
+        rows.append(row)
+    if missing:
+        raise VocabularyError(missing)
+    return rows
+
+
+def case_insensitive_vocab(keys: Sequence[str]) -> dict[str, int]:
+    """Upper-cased word -> row of its first (most frequent) case variant, as gensim's evaluations use."""
+    vocab: dict[str, int] = {}
+    for row, key in enumerate(keys):
+        vocab.setdefault(key.upper(), row)
+    return vocab
+
+
+def batch_size(vocab_size: int, words_per_query: int = 3) -> int:
+    """Queries per batch so that a batch's score matrices stay near :data:`BATCH_CELLS` cells."""
+    return max(1, min(4096, BATCH_CELLS // max(1, vocab_size * words_per_query)))
+
+
+def top_n(scores: np.ndarray, exclude: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``n`` best columns of each row of ``scores`` (best first), never those in ``exclude``.
+
+    ``scores`` is (B, V) and modified in place; ``exclude`` is (B, k) column
+    indices (negative entries ignored). Returns (rows, scores), each (B, n'),
+    where n' = min(n, V); excluded or missing slots have score -inf.
+    """
+    batch, width = scores.shape
+    rows = np.repeat(np.arange(batch), exclude.shape[1])
+    cols = exclude.ravel()
+    keep = (cols >= 0) & (cols < width)
+    scores[rows[keep], cols[keep]] = -np.inf
+    n = min(n, width)
+    if n <= 0:
+        return np.empty((batch, 0), dtype=np.int64), np.empty((batch, 0), dtype=scores.dtype)
+    best = np.argpartition(-scores, n - 1, axis=1)[:, :n] if n < width else np.tile(np.arange(width), (batch, 1))
+    best_scores = np.take_along_axis(scores, best, axis=1)
+    order = np.argsort(-best_scores, axis=1, kind="stable")
+    return np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
+
+
+def analogy(kv, positive: Sequence[str], negative: Sequence[str], method: AnalogyMethod, topn: int = 10,
+            restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+    """Rank words for ``positive - negative`` with ``method``, the query words excluded (gensim semantics)."""
+    if not positive:
+        raise SeqdlError("an analogy needs at least one positive word")
+    rows = word_indices(kv, [*positive, *negative])
+    pos_rows, neg_rows = rows[:len(positive)], rows[len(positive):]
+    normed = kv.get_normed_vectors()
+    limit = len(kv) if restrict_vocab is None else min(int(restrict_vocab), len(kv))
+    scores = np.asarray(method(normed[:limit], normed[pos_rows][None], normed[neg_rows][None]), dtype=np.float64)
+    rows, values = top_n(scores, np.array([pos_rows + neg_rows]), topn)
+    return [(kv.index_to_key[r], float(v)) for r, v in zip(rows[0], values[0]) if np.isfinite(v)]
+
+
+def similar(kv, word: str, topn: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
+    """Nearest neighbours of ``word`` by cosine (found case-insensitively if need be)."""
+    (row,) = word_indices(kv, [word])
+    return kv.most_similar(positive=[kv.index_to_key[row]], topn=topn, restrict_vocab=restrict_vocab)
