@@ -24,3 +24,9 @@ __all__ = [
     "EarlyStopping", "Embedding", "Flatten", "Layer", "MaxPool1D", "MaxPool2D", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "gradcheck", "init", "losses", "optim", "schedules",
 ]
+
+# Recurrent layers and gradient clipping.
+from .clip import clip_grad_norm, clip_grad_value  # noqa: E402
+from .recurrent import LSTM, RNN  # noqa: E402
+
+__all__ += ["LSTM", "RNN", "clip_grad_norm", "clip_grad_value"]

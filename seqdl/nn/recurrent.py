@@ -1,0 +1,200 @@
+"""LSTM and Elman RNN layers, batch-first like ``torch.nn.LSTM(batch_first=True)``.
+
+Input (N, T, F), output (N, T, H): the hidden state at every step. Parameters
+carry torch's names and shapes (``weight_ih`` (G*H, F), ``weight_hh``
+(G*H, H), ``bias_ih``, ``bias_hh``; G = 4 gates i, f, g, o for the LSTM,
+1 for the RNN) and torch's initialisation U(-1/sqrt(H), 1/sqrt(H)).
+
+The fast path: the input projection for all time steps is one GEMM; each step
+costs only ``h @ W_hh^T`` plus one fused Numba kernel; the weight gradients
+are single GEMMs after the backward time loop. ``forward(x, state=...)``
+starts from a given state and leaves the final one in ``final_state``, which
+is how truncated BPTT carries state across batches: gradients stop at the
+given state, and ``backward`` leaves the gradient reaching it in
+``grad_state``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..errors import ShapeError
+from . import init
+from .base import DEFAULT_DTYPE, Layer, make_rng
+from .recurrent_kernels import lstm_step_backward, lstm_step_forward, rnn_step_backward, rnn_step_forward
+from .workspace import Workspace
+
+
+class _Recurrent(Layer):
+    """What the LSTM and RNN share: parameters, projections, weight gradients."""
+
+    #: Number of gate blocks stacked in the weights (4 for the LSTM).
+    gates = 1
+    #: Number of arrays in a state (h, or h and c).
+    state_size = 1
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype, rng):
+        super().__init__()
+        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        rng = make_rng(rng)
+        rows = self.gates * self.hidden_size
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        shapes = {"weight_ih": (rows, self.input_size), "weight_hh": (rows, self.hidden_size)}
+        if self.bias:
+            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+        for name, shape in shapes.items():
+            self.add_param(name, init.uniform(np.empty(shape, dtype=dtype), -bound, bound, rng))
+        self.final_state: tuple[np.ndarray, ...] | None = None
+        self.grad_state: tuple[np.ndarray, ...] | None = None
+        self._work = Workspace()
+
+    def _initial_state(self, n: int, state) -> list[np.ndarray]:
+        shape = (n, self.hidden_size)
+        if state is None:
+            return [np.zeros(shape, dtype=self.dtype) for _ in range(self.state_size)]
+        state = (state,) if isinstance(state, np.ndarray) else tuple(state)
+        if len(state) != self.state_size or any(np.shape(s) != shape for s in state):
+            raise ShapeError(f"{self!r} expected a state of {self.state_size} array(s) of shape {shape}, "
+                             f"got {[np.shape(s) for s in state]}")
+        return [np.asarray(s, dtype=self.dtype) for s in state]
+
+    def _project(self, x: np.ndarray) -> np.ndarray:
+        """Time-major copy of the input and its projection (T, N, G*H) with both biases added."""
+        x = self.cast_input(x)
+        self.expect(x, 3, "(N, T, input_size)", a2=self.input_size)
+        n, steps, _ = x.shape
+        xt = np.ascontiguousarray(x.transpose(1, 0, 2))
+        pre = xt.reshape(steps * n, self.input_size) @ self.params["weight_ih"].T
+        if self.bias:
+            pre += self.params["bias_ih"]
+            pre += self.params["bias_hh"]
+        self._xt = xt
+        return pre.reshape(steps, n, -1)
+
+    def _weight_gradients(self, dpre: np.ndarray, h_prev: np.ndarray, grad_shape) -> np.ndarray:
+        """Accumulate every parameter gradient from the pre-activation gradients (T, N, G*H); return dx."""
+        steps, n, rows = dpre.shape
+        flat = dpre.reshape(steps * n, rows)
+        self.grads["weight_ih"] += flat.T @ self._xt.reshape(steps * n, self.input_size)
+        self.grads["weight_hh"] += flat.T @ h_prev.reshape(steps * n, self.hidden_size)
+        if self.bias:
+            db = flat.sum(axis=0)
+            self.grads["bias_ih"] += db
+            self.grads["bias_hh"] += db
+        dx = (flat @ self.params["weight_ih"]).reshape(steps, n, self.input_size)
+        return np.ascontiguousarray(dx.transpose(1, 0, 2)).reshape(grad_shape)
+
+    def _grad_steps(self, grad_out: np.ndarray) -> np.ndarray:
+        g = np.asarray(grad_out, dtype=self.dtype)
+        if g.shape != self._out_shape:
+            raise ShapeError(f"{self!r} expected an output gradient of shape {self._out_shape}, got {g.shape}")
+        return np.ascontiguousarray(g.transpose(1, 0, 2))
+
+    def _outputs(self, hs: np.ndarray) -> np.ndarray:
+        out = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
+        self._out_shape = out.shape
+        return out
+
+    def config(self) -> dict:
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.bias}
+
+
+class LSTM(_Recurrent):
+    """Long short-term memory layer (torch.nn.LSTM, one layer, batch_first=True).
+
+    ``forward(x, training=False, state=None)`` maps (N, T, input_size) to
+    (N, T, hidden_size); ``state`` is ``(h0, c0)``, each (N, hidden_size),
+    zeros when omitted. After it, ``final_state`` is ``(h_T, c_T)``.
+    """
+
+    gates = 4
+    state_size = 2
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=DEFAULT_DTYPE, rng=None):
+        super().__init__(input_size, hidden_size, bias, dtype, rng)
+
+    def forward(self, x, training=False, state=None):
+        gates = self._project(x)
+        steps, n, _ = gates.shape
+        hidden = self.hidden_size
+        h0, c0 = self._initial_state(n, state)
+        hs = np.empty((steps + 1, n, hidden), dtype=self.dtype)
+        cs = np.empty_like(hs)
+        tanh_c = np.empty((steps, n, hidden), dtype=self.dtype)
+        hs[0], cs[0] = h0, c0
+        recurrent = self._work.get("recurrent", (n, 4 * hidden), self.dtype)
+        w_hh_t = self.params["weight_hh"].T
+        for t in range(steps):
+            np.matmul(hs[t], w_hh_t, out=recurrent)
+            lstm_step_forward(gates[t], recurrent, cs[t], cs[t + 1], hs[t + 1], tanh_c[t])
+        self._gates, self._hs, self._cs, self._tanh_c = gates, hs, cs, tanh_c
+        self.final_state = (hs[steps].copy(), cs[steps].copy())
+        return self._outputs(hs)
+
+    def backward(self, grad_out, grad_state=None):
+        """Gradient of the input; ``grad_state`` optionally adds (dh_T, dc_T) arriving at the final state."""
+        g = self._grad_steps(grad_out)
+        steps, n, hidden = g.shape
+        dh = np.zeros((n, hidden), dtype=self.dtype)
+        dc = np.zeros((n, hidden), dtype=self.dtype)
+        if grad_state is not None:
+            dh += grad_state[0]
+            dc += grad_state[1]
+        dgates = self._work.get("dgates", self._gates.shape, self.dtype)
+        w_hh = self.params["weight_hh"]
+        for t in range(steps - 1, -1, -1):
+            lstm_step_backward(self._gates[t], self._cs[t], self._tanh_c[t], g[t], dh, dc, dgates[t])
+            np.matmul(dgates[t], w_hh, out=dh)
+        self.grad_state = (dh, dc)
+        return self._weight_gradients(dgates, self._hs[:-1], (n, steps, self.input_size))
+
+
+class RNN(_Recurrent):
+    """Elman RNN h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), f = tanh or relu (torch.nn.RNN).
+
+    ``state`` is h0 (N, hidden_size), zeros when omitted; ``final_state`` is ``(h_T,)``.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True,
+                 dtype=DEFAULT_DTYPE, rng=None):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+        super().__init__(input_size, hidden_size, bias, dtype, rng)
+
+    def config(self) -> dict:
+        return {**super().config(), "nonlinearity": self.nonlinearity}
+
+    def forward(self, x, training=False, state=None):
+        pre = self._project(x)
+        steps, n, _ = pre.shape
+        (h0,) = self._initial_state(n, state)
+        hs = np.empty((steps + 1, n, self.hidden_size), dtype=self.dtype)
+        hs[0] = h0
+        recurrent = self._work.get("recurrent", (n, self.hidden_size), self.dtype)
+        w_hh_t = self.params["weight_hh"].T
+        relu = self.nonlinearity == "relu"
+        for t in range(steps):
+            np.matmul(hs[t], w_hh_t, out=recurrent)
+            rnn_step_forward(pre[t], recurrent, hs[t + 1], relu)
+        self._hs = hs
+        self.final_state = (hs[steps].copy(),)
+        return self._outputs(hs)
+
+    def backward(self, grad_out, grad_state=None):
+        """Gradient of the input; ``grad_state`` optionally adds (dh_T,) arriving at the final state."""
+        g = self._grad_steps(grad_out)
+        steps, n, hidden = g.shape
+        dh = np.zeros((n, hidden), dtype=self.dtype)
+        if grad_state is not None:
+            dh += grad_state[0]
+        dpre = self._work.get("dpre", g.shape, self.dtype)
+        w_hh = self.params["weight_hh"]
+        relu = self.nonlinearity == "relu"
+        for t in range(steps - 1, -1, -1):
+            rnn_step_backward(self._hs[t + 1], g[t], dh, dpre[t], relu)
+            np.matmul(dpre[t], w_hh, out=dh)
+        self.grad_state = (dh,)
+        return self._weight_gradients(dpre, self._hs[:-1], (n, steps, self.input_size))
