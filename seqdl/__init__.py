@@ -21,6 +21,7 @@ _LAZY = {
     "Decoder": (".decoding", "Decoder"),
     "Constraints": (".decoding", "Constraints"),
     "KeyedVectors": (".embeddings.keyedvectors", "KeyedVectors"),
+    "Word2Vec": (".embeddings.word2vec", "Word2Vec"),
     "project": (".projection", "project"),
 }
 

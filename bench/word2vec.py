@@ -1,0 +1,140 @@
+"""seqdl's word2vec against gensim's, side by side in one run.
+
+    python bench/word2vec.py CORPUS [--epochs 5] [--repeats 3] [--max-words N]
+
+Both train on the same token lists (seqdl's tokenizer: lowercased, split on
+whitespace, each line cut into sentences of at most 10,000 words because
+gensim drops words after that) with the same hyperparameters, for skip-gram
+and CBOW at 1 and 2 workers. Runs alternate between the two libraries, so a
+busy machine slows both alike. Time is measured from the start of vocabulary
+building to the end of training; words/s is corpus words x epochs / time.
+
+Quality: both sets of vectors are loaded into gensim's KeyedVectors and
+scored with gensim's evaluate_word_analogies (questions-words.txt, the 300k
+most frequent words, case-insensitive, 3CosAdd) and evaluate_word_pairs
+(wordsim353.tsv, Spearman), so both are evaluated by the same code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+GENSIM_MAX_SENTENCE = 10_000
+
+
+def load_sentences(path: Path, max_words: int | None) -> list[list[str]]:
+    """The corpus as token lists of at most GENSIM_MAX_SENTENCE words, cut after ``max_words`` words."""
+    from seqdl.text.tokenize import file_sentences
+
+    sentences, words = [], 0
+    for line in file_sentences(path, lowercase=True):
+        for start in range(0, len(line), GENSIM_MAX_SENTENCE):
+            piece = line[start:start + GENSIM_MAX_SENTENCE]
+            if max_words is not None and words + len(piece) > max_words:
+                piece = piece[: max_words - words]
+            if piece:
+                sentences.append(piece)
+                words += len(piece)
+            if max_words is not None and words >= max_words:
+                return sentences
+    return sentences
+
+
+def train_gensim(sentences, model: str, workers: int, args):
+    from gensim.models import Word2Vec
+
+    w2v = Word2Vec(vector_size=args.dim, window=args.window, negative=args.negative, min_count=args.min_count,
+                   sample=args.sample, alpha=_alpha(model), min_alpha=1e-4, sg=int(model == "skipgram"),
+                   hs=0, cbow_mean=1, workers=workers, epochs=args.epochs, seed=1)
+    w2v.build_vocab(sentences)
+    w2v.train(sentences, total_examples=w2v.corpus_count, epochs=args.epochs)
+    return w2v.wv
+
+
+def train_seqdl(sentences, model: str, workers: int, args):
+    import seqdl
+
+    w2v = seqdl.Word2Vec(model=model, dim=args.dim, window=args.window, negative=args.negative,
+                         min_count=args.min_count, sample=args.sample, alpha=_alpha(model), min_alpha=1e-4,
+                         workers=workers, epochs=args.epochs, seed=1)
+    return w2v.train(sentences).wv
+
+
+def _alpha(model: str) -> float:
+    return 0.025 if model == "skipgram" else 0.05
+
+
+def evaluate(words: list[str], vectors: np.ndarray) -> tuple[float, float]:
+    """(analogy accuracy, wordsim353 Spearman), both by gensim's evaluation code."""
+    from gensim.models import KeyedVectors
+    from gensim.test.utils import datapath
+
+    kv = KeyedVectors(vectors.shape[1])
+    kv.add_vectors(words, vectors)
+    accuracy, _ = kv.evaluate_word_analogies(datapath("questions-words.txt"))
+    _, spearman, _ = kv.evaluate_word_pairs(datapath("wordsim353.tsv"))
+    return accuracy, spearman.statistic
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("corpus", type=Path)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3, help="timed runs per library and setting")
+    parser.add_argument("--max-words", type=int, default=None, help="use only the first N words")
+    parser.add_argument("--models", default="skipgram,cbow")
+    parser.add_argument("--workers", default="1,2")
+    parser.add_argument("--dim", type=int, default=100)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--negative", type=int, default=5)
+    parser.add_argument("--min-count", type=int, default=5)
+    parser.add_argument("--sample", type=float, default=1e-3)
+    args = parser.parse_args(argv)
+
+    import logging
+
+    import gensim
+
+    import seqdl
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)
+    sentences = load_sentences(args.corpus, args.max_words)
+    n_words = sum(map(len, sentences))
+    print(f"corpus {args.corpus}: {n_words:,} words in {len(sentences):,} sentences; "
+          f"dim {args.dim}, window {args.window}, negative {args.negative}, min-count {args.min_count}, "
+          f"sample {args.sample}, {args.epochs} epochs, {args.repeats} repeats; "
+          f"gensim {gensim.__version__}, seqdl {seqdl.__version__}", flush=True)
+    train_seqdl(sentences[:50], "skipgram", 1, argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1}))
+    train_seqdl(sentences[:50], "cbow", 1, argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1}))
+
+    trainers = {"gensim": train_gensim, "seqdl": train_seqdl}
+    print(f"{'model':<9} {'workers':>7} {'gensim w/s':>11} {'seqdl w/s':>11} {'ratio':>6}  "
+          f"{'analogy gensim/seqdl':>21}  {'ws353 gensim/seqdl':>19}", flush=True)
+    for model in args.models.split(","):
+        for workers in map(int, args.workers.split(",")):
+            speeds: dict[str, list[float]] = {"gensim": [], "seqdl": []}
+            quality: dict[str, tuple[float, float]] = {}
+            for repeat in range(args.repeats):
+                order = ["gensim", "seqdl"] if repeat % 2 == 0 else ["seqdl", "gensim"]
+                for name in order:
+                    started = time.perf_counter()
+                    kv = trainers[name](sentences, model, workers, args)
+                    speeds[name].append(n_words * args.epochs / (time.perf_counter() - started))
+                    if name not in quality:
+                        quality[name] = evaluate(list(kv.index_to_key), np.asarray(kv.vectors))
+            ratios = [s / g for s, g in zip(speeds["seqdl"], speeds["gensim"])]
+            g_acc, g_ws = quality["gensim"]
+            s_acc, s_ws = quality["seqdl"]
+            print(f"{model:<9} {workers:>7} {statistics.median(speeds['gensim']):>11,.0f} "
+                  f"{statistics.median(speeds['seqdl']):>11,.0f} {statistics.median(ratios):>5.2f}x  "
+                  f"{g_acc:>10.1%}/{s_acc:<10.1%}  {g_ws:>9.3f}/{s_ws:<9.3f}", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

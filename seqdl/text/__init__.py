@@ -1,0 +1,1 @@
+"""Text input: corpus streaming with byte offsets, tokenization, vocabulary and subsampling."""
