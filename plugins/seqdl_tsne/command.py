@@ -106,9 +106,13 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
             raise click.BadParameter("no words given", param_hint="--words")
     elif words_file is not None:
         wanted = read_words_file(words_file)
+    explicit_top = top
     top = DEFAULT_TOP if wanted is None and top is None else top
 
     import seqdl
+    from seqdl.plugins import lookup
+
+    lookup("projections", method)  # an unknown method fails before the vectors load
 
     def say(message: str) -> None:
         if not quiet:
@@ -118,7 +122,7 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
         raise ModelFileError("no such vectors file (write one with 'seqdl embed CORPUS')", path=vectors_path)
     kv = seqdl.KeyedVectors.load_word2vec_format(vectors_path, limit=top)
     words = choose_words(kv, top, wanted)
-    if top is not None and len(words) < top:
+    if explicit_top is not None and len(words) < explicit_top:
         say(f"{vectors_path} has only {len(words)} words; projecting all of them")
     say(f"projecting {len(words)} words from {vectors_path} with {method}...")
     started = time.perf_counter()

@@ -94,22 +94,19 @@ def _set_equal_limits(ax, xy: np.ndarray, fig_width: float, fig_height: float) -
 def _place_labels(ax, renderer, xy: np.ndarray, words: Sequence[str]) -> int:
     """Label each point on the first side where the label stays in the axes and covers no placed label
     and no other point's dot (so each label sits unambiguously by its own dot)."""
-    from matplotlib.font_manager import FontProperties
-
-    font = FontProperties(size=FONT_SIZE)
     points = ax.transData.transform(xy)
     frame = ax.get_window_extent(renderer)
-    pixels_per_point = ax.figure.dpi / 72.0
     boxes = np.empty((len(words), 4))  # x0, y0, x1, y1 of placed labels, in pixels
     half = _DOT_CLEARANCE / 2
     dots = np.hstack([points - half, points + half])
     placed = 0
-    for i, ((x, y), (px, py), word) in enumerate(zip(xy, points, words)):
-        width, height, _ = renderer.get_text_width_height_descent(word, font, ismath=False)
+    for i, ((x, y), word) in enumerate(zip(xy, words)):
+        label = ax.annotate(word, (x, y), xytext=_OFFSETS[0][:2], textcoords="offset points", fontsize=FONT_SIZE, color="#222222", alpha=0.9)
         for dx, dy, ha, va in _OFFSETS:
-            x0 = px + dx * pixels_per_point - {"left": 0, "center": width / 2, "right": width}[ha]
-            y0 = py + dy * pixels_per_point - {"bottom": 0, "center": height / 2, "top": height}[va]
-            box = (x0, y0, x0 + width, y0 + height)
+            label.xyann = (dx, dy)
+            label.set_horizontalalignment(ha)
+            label.set_verticalalignment(va)
+            box = tuple(label.get_window_extent(renderer).extents)  # measured, so it matches what is drawn
             if not (frame.x0 <= box[0] and box[2] <= frame.x1 and frame.y0 <= box[1] and box[3] <= frame.y1):
                 continue
             if _overlaps(boxes[:placed], box).any():
@@ -119,9 +116,9 @@ def _place_labels(ax, renderer, xy: np.ndarray, words: Sequence[str]) -> int:
                 continue
             boxes[placed] = box
             placed += 1
-            ax.annotate(word, (x, y), xytext=(dx, dy), textcoords="offset points",
-                        ha=ha, va=va, fontsize=FONT_SIZE, color="#222222", alpha=0.9)
             break
+        else:
+            label.remove()
     return placed
 
 

@@ -30,11 +30,15 @@ def _check_metric(name: str, metric: str) -> None:
 
 
 def tsne(vectors: np.ndarray, *, perplexity: float = 30.0, metric: str = "cosine", seed: int = 0,
-         max_iter: int = 1000, learning_rate: float | str = "auto", early_exaggeration: float = 12.0) -> np.ndarray:
-    """t-SNE (scikit-learn, Barnes-Hut) with PCA initialisation; the same ``seed`` gives the same map.
+         init: str = "pca", max_iter: int = 1000, learning_rate: float | str = "auto",
+         early_exaggeration: float = 12.0) -> np.ndarray:
+    """t-SNE (scikit-learn, Barnes-Hut); the same ``seed`` gives the same map.
 
-    ``perplexity`` must be below the number of points (about N/3 or less
-    suits small sets); ``max_iter`` is at least 250.
+    ``init="pca"`` (the default) starts from the principal components, which
+    keeps the global layout stable and makes the result barely depend on
+    ``seed``; ``init="random"`` starts from a random layout drawn from
+    ``seed``. ``perplexity`` must be below the number of points (about N/3 or
+    less suits small sets); ``max_iter`` is at least 250.
     """
     _check_shape("t-SNE", vectors, 3)
     _check_metric("t-SNE", metric)
@@ -43,11 +47,13 @@ def tsne(vectors: np.ndarray, *, perplexity: float = 30.0, metric: str = "cosine
         hint = max(1, (n - 1) // 3)
         raise SeqdlError(f"t-SNE perplexity {perplexity:g} must be above 0 and below the number of points ({n}); "
                          f"try perplexity {hint}")
+    if init not in ("pca", "random"):
+        raise SeqdlError(f"t-SNE: unknown init {init!r} (choose from pca, random)")
     if max_iter < 250:
         raise SeqdlError(f"t-SNE max_iter must be at least 250, got {max_iter}")
     from sklearn.manifold import TSNE
 
-    model = TSNE(n_components=2, perplexity=perplexity, metric=metric, init="pca", random_state=seed,
+    model = TSNE(n_components=2, perplexity=perplexity, metric=metric, init=init, random_state=seed,
                  max_iter=max_iter, learning_rate=learning_rate, early_exaggeration=early_exaggeration)
     try:
         return model.fit_transform(vectors)

@@ -1,0 +1,75 @@
+"""A third party adds a projection through register_projections and selects it with --method."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+from click.testing import CliRunner
+
+import seqdl
+import seqdl.plugins
+from seqdl.cli import make_cli
+from seqdl.plugins import PluginHost
+
+PLUGIN_SOURCE = '''
+import numpy as np
+import seqdl
+
+
+def swap(vectors, *, scale=1.0):
+    """The first two coordinates, swapped and scaled: a projection anyone can check by hand."""
+    return np.asarray(vectors)[:, [1, 0]] * scale
+
+
+@seqdl.hookimpl
+def register_projections(register):
+    register("swap", swap)
+'''
+
+
+def expected(kv, words, scale):
+    return kv[words][:, [1, 0]] * scale
+
+
+def read_csv(path):
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))[1:]
+    return [r[0] for r in rows], np.array([[float(r[1]), float(r[2])] for r in rows])
+
+
+def test_in_process_plugin_is_selected_by_method(tmp_path, vectors_file, kv, monkeypatch):
+    namespace: dict = {}
+    exec(compile(PLUGIN_SOURCE, "swapper", "exec"), namespace)
+    plugin = type("Swapper", (), {"register_projections": staticmethod(namespace["register_projections"])})
+    host = PluginHost()
+    host.load_entry_points()
+    host.register(plugin, name="swapper")
+    # seqdl.project looks projections up in the process's host: make it this one.
+    monkeypatch.setattr(seqdl.plugins, "default_host", lambda: host)
+    assert host.owner("projections", "swap") == "swapper"
+    assert host.owner("projections", "tsne") == "tsne"
+
+    out = tmp_path / "swap.csv"
+    result = CliRunner().invoke(make_cli(host), ["project", "--vectors", str(vectors_file), "--top", "10",
+                                                 "--method", "swap", "-O", "scale=2.5", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    words, xy = read_csv(out)
+    assert words == kv.index_to_key[:10]
+    np.testing.assert_allclose(xy, expected(kv, words, 2.5), rtol=1e-6)
+
+    result = CliRunner().invoke(make_cli(host), ["project", "--vectors", str(vectors_file), "--method", "swap",
+                                                 "--seed", "1", "-o", str(out)])
+    assert result.exit_code == 1
+    assert "projection 'swap' has no option 'seed' (it takes: scale)" in result.stderr
+
+
+def test_installed_plugin_end_to_end(tmp_path, vectors_file, kv, make_distribution, run_seqdl):
+    site = make_distribution(tmp_path / "site", "seqdl-swap", "0.1", {"seqdl_swap": PLUGIN_SOURCE},
+                             {"swap": "seqdl_swap"})
+    result = run_seqdl("project", "--method", "swap", "--words", "bee4,ant2,cat7", "-o", "swap.csv",
+                       cwd=tmp_path, pythonpath=site)
+    assert result.returncode == 0, result.stderr
+    words, xy = read_csv(tmp_path / "swap.csv")
+    assert words == ["bee4", "ant2", "cat7"]
+    np.testing.assert_allclose(xy, expected(kv, words, 1.0), rtol=1e-6)
