@@ -1,0 +1,194 @@
+"""Digits CNN and MLP: seqdl.nn side by side with PyTorch (and scikit-learn's MLP).
+
+CNN: conv16(3x3 same)-ReLU-maxpool2-conv32(3x3 same)-ReLU-maxpool2-flatten-
+dropout 0.25-dense64-ReLU-dense10, Adam 1e-3, batch 32, 30 epochs, on
+scikit-learn's load_digits (75/25 stratified split, random_state 0). Both
+sides use PyTorch's default init (Kaiming uniform a=sqrt(5)), shuffle every
+epoch and train the same number of steps. Runs alternate seqdl, torch, seqdl,
+torch... and the median of the per-pair ratios is reported, so load from
+other processes hits both sides alike.
+
+Threads: seqdl runs single-threaded (Numba kernels are serial; BLAS limited
+to 1 thread with threadpoolctl). torch runs with its default intra-op thread
+count (printed), i.e. its best setting on this machine unless --torch-threads.
+
+MLP: 64-128-10 with ReLU, Adam 1e-3, batch 32, against scikit-learn's
+MLPClassifier(hidden_layer_sizes=(128,)) with its defaults, same split and
+inputs, median test accuracy over several seeds on each side.
+
+    python bench/digits_cnn.py [--repeats 3] [--epochs 30] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+from threadpoolctl import threadpool_limits
+
+from seqdl import nn
+
+
+def load_split():
+    """(X_train, X_test, y_train, y_test), images (N, 1, 8, 8) standardised by the training mean and std."""
+    digits = load_digits()
+    X = digits.images.astype(np.float32)[:, None, :, :]
+    X_train, X_test, y_train, y_test = train_test_split(X, digits.target, test_size=0.25,
+                                                        stratify=digits.target, random_state=0)
+    mean, std = X_train.mean(), X_train.std()
+    return (X_train - mean) / std, (X_test - mean) / std, y_train, y_test
+
+
+def seqdl_cnn(seed: int) -> nn.Sequential:
+    """The benchmark CNN in seqdl.nn."""
+    rng = np.random.default_rng(seed)
+    return nn.Sequential([
+        nn.Conv2D(1, 16, 3, padding="same", rng=rng), nn.ReLU(), nn.MaxPool2D(2),
+        nn.Conv2D(16, 32, 3, padding="same", rng=rng), nn.ReLU(), nn.MaxPool2D(2),
+        nn.Flatten(), nn.Dropout(0.25, rng=rng),
+        nn.Dense(32 * 2 * 2, 64, rng=rng), nn.ReLU(), nn.Dense(64, 10, rng=rng),
+    ])
+
+
+def torch_cnn(torch, seed: int):
+    """The same CNN in torch (torch's default init is the same Kaiming-uniform scheme)."""
+    tnn = torch.nn
+    torch.manual_seed(seed)
+    return tnn.Sequential(
+        tnn.Conv2d(1, 16, 3, padding="same"), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Conv2d(16, 32, 3, padding="same"), tnn.ReLU(), tnn.MaxPool2d(2),
+        tnn.Flatten(), tnn.Dropout(0.25), tnn.Linear(32 * 2 * 2, 64), tnn.ReLU(), tnn.Linear(64, 10),
+    )
+
+
+def run_seqdl(data, epochs: int, seed: int) -> tuple[float, float]:
+    """Train the seqdl CNN; (training seconds, test accuracy)."""
+    X_train, X_test, y_train, y_test = data
+    model = seqdl_cnn(seed)
+    with threadpool_limits(limits=1, user_api="blas"):
+        started = time.perf_counter()
+        model.fit(X_train, y_train, epochs=epochs, batch_size=32,
+                  optimizer=nn.optim.Adam(model, lr=1e-3), loss="cross_entropy", seed=seed, verbose=False)
+        seconds = time.perf_counter() - started
+        accuracy = model.evaluate(X_test, y_test)["accuracy"]
+    return seconds, accuracy
+
+
+def run_torch(torch, data, epochs: int, seed: int) -> tuple[float, float]:
+    """Train the torch CNN with a plain loop; (training seconds, test accuracy)."""
+    X_train, X_test, y_train, y_test = (torch.from_numpy(np.ascontiguousarray(a)) for a in data)
+    y_train, y_test = y_train.long(), y_test.long()
+    model = torch_cnn(torch, seed)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    started = time.perf_counter()
+    model.train()
+    for _ in range(epochs):
+        order = torch.randperm(len(X_train))
+        for start in range(0, len(order), 32):
+            idx = order[start:start + 32]
+            opt.zero_grad()
+            loss = loss_fn(model(X_train[idx]), y_train[idx])
+            loss.backward()
+            opt.step()
+    seconds = time.perf_counter() - started
+    model.eval()
+    with torch.no_grad():
+        accuracy = float((model(X_test).argmax(1) == y_test).float().mean())
+    return seconds, accuracy
+
+
+def run_mlps(data, epochs: int, seeds: int) -> dict:
+    """seqdl MLP (64-128-10, Adam) and scikit-learn's MLPClassifier(128) on the same split and inputs.
+
+    Both are trained from ``seeds`` seeds; returns the median test accuracies.
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    X_train, X_test, y_train, y_test = (a.reshape(len(a), -1) if a.ndim > 1 else a for a in data)
+    ours, theirs = [], []
+    with threadpool_limits(limits=1, user_api="blas"):
+        for seed in range(seeds):
+            rng = np.random.default_rng(seed)
+            model = nn.Sequential([nn.Dense(64, 128, rng=rng), nn.ReLU(), nn.Dense(128, 10, rng=rng)])
+            model.fit(X_train, y_train, epochs=epochs, batch_size=32, optimizer=nn.optim.Adam(model, lr=1e-3),
+                      seed=seed, verbose=False)
+            ours.append(model.evaluate(X_test, y_test)["accuracy"])
+            sk = MLPClassifier(hidden_layer_sizes=(128,), random_state=seed).fit(X_train, y_train)
+            theirs.append(float(sk.score(X_test, y_test)))
+    return {"seqdl_mlp_accuracy": statistics.median(ours), "sklearn_mlp_accuracy": statistics.median(theirs),
+            "seqdl_mlp_accuracies": ours, "sklearn_mlp_accuracies": theirs, "mlp_epochs": epochs}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
+    parser.add_argument("--epochs", type=int, default=30)
+    parser.add_argument("--mlp-epochs", type=int, default=40)
+    parser.add_argument("--mlp-seeds", type=int, default=5)
+    parser.add_argument("--torch-threads", type=int, default=None, help="default: torch's own default")
+    parser.add_argument("--no-mlp", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    args = parser.parse_args(argv)
+
+    import torch
+
+    if args.torch_threads:
+        torch.set_num_threads(args.torch_threads)
+    data = load_split()
+    samples = args.epochs * len(data[0])
+    log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
+
+    started = time.perf_counter()
+    run_seqdl(data, 1, seed=99)  # compile (or load cached) Numba kernels before timing
+    warmup = time.perf_counter() - started
+    run_torch(torch, data, 1, seed=99)
+    log(f"warm-up epoch incl. Numba compile/cache load: {warmup:.2f}s; torch threads {torch.get_num_threads()}, "
+        f"seqdl 1 thread (serial Numba, BLAS limited to 1)")
+
+    ours, theirs, ratios = [], [], []
+    for r in range(args.repeats):
+        s_sec, s_acc = run_seqdl(data, args.epochs, seed=r)
+        t_sec, t_acc = run_torch(torch, data, args.epochs, seed=r)
+        ours.append((samples / s_sec, s_acc))
+        theirs.append((samples / t_sec, t_acc))
+        ratios.append(t_sec / s_sec)
+        log(f"repeat {r + 1}: seqdl {samples / s_sec:8.0f} samples/s acc {s_acc:.4f} | "
+            f"torch {samples / t_sec:8.0f} samples/s acc {t_acc:.4f} | ratio {t_sec / s_sec:.2f}")
+    result = {
+        "epochs": args.epochs, "train_samples": len(data[0]), "test_samples": len(data[1]),
+        "torch_threads": torch.get_num_threads(), "seqdl_threads": 1,
+        "seqdl_samples_per_s": statistics.median(o[0] for o in ours),
+        "torch_samples_per_s": statistics.median(t[0] for t in theirs),
+        "median_ratio": statistics.median(ratios),
+        "seqdl_test_accuracy": statistics.median(o[1] for o in ours),
+        "torch_test_accuracy": statistics.median(t[1] for t in theirs),
+    }
+    if not args.no_mlp:
+        result.update(run_mlps(data, args.mlp_epochs, args.mlp_seeds))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    print(f"digits CNN, {args.epochs} epochs, batch 32, Adam 1e-3, {len(data[0])} train / {len(data[1])} test")
+    print(f"  seqdl : {result['seqdl_samples_per_s']:9.0f} samples/s  test acc {result['seqdl_test_accuracy']:.4f}"
+          f"  (1 thread)")
+    print(f"  torch : {result['torch_samples_per_s']:9.0f} samples/s  test acc {result['torch_test_accuracy']:.4f}"
+          f"  ({result['torch_threads']} threads)")
+    print(f"  speed ratio seqdl/torch (median of {args.repeats} alternating pairs): {result['median_ratio']:.2f}x")
+    if not args.no_mlp:
+        print(f"digits MLP 64-128-10, Adam 1e-3, batch 32, {args.mlp_epochs} epochs, median of {args.mlp_seeds} seeds:"
+              f" seqdl test acc {result['seqdl_mlp_accuracy']:.4f} vs scikit-learn MLPClassifier(128) "
+              f"{result['sklearn_mlp_accuracy']:.4f}")
+        print(f"  seqdl   {' '.join(f'{a:.4f}' for a in result['seqdl_mlp_accuracies'])}")
+        print(f"  sklearn {' '.join(f'{a:.4f}' for a in result['sklearn_mlp_accuracies'])}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
