@@ -69,7 +69,8 @@ def choose_words(kv, top: int | None, words: list[str] | None) -> list[str]:
 @click.option("--method", default="tsne", show_default=True, help="Projection: tsne, pca, or one a plugin registers.")
 @click.option("--perplexity", type=float, help="t-SNE perplexity, below the number of words [default: 30].")
 @click.option("--metric", help="Distance: cosine or euclidean [default: cosine].")
-@click.option("--seed", type=int, help="Random seed; the same seed gives the same map [t-SNE default: 0].")
+@click.option("--seed", type=int, help="Random seed: the same seed gives the same map [t-SNE default: 0; "
+              "with t-SNE's default PCA start the map barely depends on it, with -O init=random it does].")
 @click.option("--max-iter", type=int, help="t-SNE iterations, at least 250 [default: 1000].")
 @click.option("-O", "--option", "extra_options", multiple=True, metavar="KEY=VALUE",
               help="Another option for the projection (repeatable), e.g. -O early_exaggeration=8.")
@@ -89,6 +90,8 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
     fmt = output_format(output)
     if fmt is None:
         raise click.BadParameter(f"{output!r} must end in {', '.join(FORMATS)}", param_hint="-o/--output")
+    if not Path(output).parent.is_dir():
+        raise InputError(f"folder {str(Path(output).parent)!r} does not exist", path=output)
     if sum(x is not None for x in (top, words_list, words_file)) > 1:
         raise click.UsageError("use only one of --top, --words and --words-file")
     if fmt in IMAGE_FORMATS:

@@ -118,6 +118,11 @@ def test_bad_choices_are_one_line_errors(vectors_file, tmp_path, args, parts):
     one_line_error(run("project", "--vectors", str(vectors_file), *args, "-o", str(tmp_path / "m.csv")), *parts)
 
 
+def test_output_folder_must_exist_before_any_work(vectors_file, tmp_path):
+    out = tmp_path / "no" / "map.csv"
+    one_line_error(run("project", "--vectors", str(vectors_file), "-o", str(out)), f"folder '{out.parent}' does not exist")
+
+
 def test_missing_vectors_file_says_how_to_make_one(tmp_path):
     result = run("project", "--vectors", str(tmp_path / "nope.vec"), "-o", str(tmp_path / "m.csv"))
     one_line_error(result, "nope.vec: no such vectors file (write one with 'seqdl embed CORPUS')")
