@@ -11,5 +11,7 @@ import click
 
 def core_commands() -> list[click.Command]:
     """The commands seqdl itself provides, in the order they are added."""
-    commands: list[click.Command] = []
+    from .embed import embed_command
+
+    commands: list[click.Command] = [embed_command]
     return commands

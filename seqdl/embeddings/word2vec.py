@@ -98,6 +98,7 @@ class Word2Vec:
         self.wv: KeyedVectors | None = None
         self.syn1: np.ndarray | None = None
         self.loss_history: list[float] = []
+        self.predictions_per_epoch: list[int] = []
         self.words_per_second: float = 0.0
 
     @property
@@ -131,10 +132,9 @@ class Word2Vec:
         rng = np.random.default_rng(p.seed)
         syn0 = ((rng.random((len(vocab), p.dim), dtype=np.float32) - 0.5) / p.dim).astype(np.float32)
         syn1 = np.zeros_like(syn0)
-        losses = self._run(vocab, sentences, syn0, syn1, progress)
+        self.loss_history, self.predictions_per_epoch = self._run(vocab, sentences, syn0, syn1, progress)
         self.wv = KeyedVectors(vocab.words, syn0, vocab.counts)
         self.syn1 = syn1
-        self.loss_history = losses
         return self
 
     def _sentence_source(self, corpus) -> tuple[Callable[[], Iterable[Sequence[str]]], str | None]:
@@ -146,7 +146,7 @@ class Word2Vec:
                             "it is read once for the vocabulary and once per epoch")
         return (lambda: iter(corpus)), None
 
-    def _run(self, vocab: Vocabulary, sentences, syn0, syn1, progress) -> list[float]:
+    def _run(self, vocab: Vocabulary, sentences, syn0, syn1, progress) -> tuple[list[float], list[int]]:
         p = self.params
         total = vocab.total_words * p.epochs
         probabilities = noise_distribution(vocab.counts, p.ns_exponent)
@@ -251,11 +251,11 @@ class Word2Vec:
         return model
 
 
-def _epoch_means(results: list[tuple[int, float, int, int]], epochs: int) -> list[float]:
-    """Mean loss per prediction of each epoch, summed over every worker's jobs."""
+def _epoch_means(results: list[tuple[int, float, int, int]], epochs: int) -> tuple[list[float], list[int]]:
+    """Mean loss per prediction, and predictions, of each epoch, summed over every worker's jobs."""
     loss = np.zeros(epochs)
     count = np.zeros(epochs)
     for epoch, job_loss, predictions, _ in results:
         loss[epoch] += job_loss
         count[epoch] += predictions
-    return [float(l / c) if c else float("nan") for l, c in zip(loss, count)]
+    return [float(l / c) if c else float("nan") for l, c in zip(loss, count)], [int(c) for c in count]

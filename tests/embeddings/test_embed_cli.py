@@ -1,0 +1,116 @@
+"""``seqdl embed``: outputs gensim reads, progress on stderr, and one-line errors that leave no file."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from seqdl import KeyedVectors
+from seqdl.cli import make_cli
+from seqdl.plugins import PluginHost
+
+FAST = ["--dim", "16", "--min-count", "1", "--epochs", "2", "--workers", "1", "--sample", "0"]
+
+
+@pytest.fixture
+def cli():
+    return make_cli(PluginHost())
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+def _leftovers(folder):
+    return sorted(p.name for p in folder.iterdir() if p.name != "corpus.txt" and not p.name.startswith("bad"))
+
+
+def test_default_output_is_vectors_vec_in_the_current_folder(cli, runner, planted_file, monkeypatch):
+    monkeypatch.chdir(planted_file.parent)
+    result = runner.invoke(cli, ["embed", str(planted_file), *FAST])
+    assert result.exit_code == 0, result.output
+    kv = KeyedVectors.load_word2vec_format(planted_file.parent / "vectors.vec", binary=False)
+    assert len(kv) == 52 and kv.vector_size == 16
+    assert "words/s" in result.stderr and "loss" in result.stderr and "wrote 52 vectors" in result.stderr
+    assert _leftovers(planted_file.parent) == ["vectors.vec"]
+
+
+@pytest.mark.parametrize("name,extra,binary", [("v.bin", [], True), ("v.bin", ["--format", "text"], False),
+                                              ("v.txt", ["--format", "binary"], True)])
+def test_format_follows_the_suffix_unless_given_and_gensim_reads_it(cli, runner, planted_file, name, extra, binary):
+    gensim_models = pytest.importorskip("gensim.models")
+    out = planted_file.parent / name
+    result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(out), "--quiet", *FAST, *extra])
+    assert result.exit_code == 0, result.output
+    theirs = gensim_models.KeyedVectors.load_word2vec_format(str(out), binary=binary)
+    ours = KeyedVectors.load_word2vec_format(out, binary=binary)
+    assert list(theirs.index_to_key) == ours.index_to_key
+    np.testing.assert_array_equal(theirs.vectors, ours.vectors)
+
+
+def test_quiet_is_silent_and_json_summarises(cli, runner, planted_file):
+    out = planted_file.parent / "v.vec"
+    result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(out), "--quiet", "--json", *FAST])
+    assert result.exit_code == 0 and result.stderr == ""
+    summary = json.loads(result.stdout)
+    assert summary["output"] == str(out) and summary["words"] == 52 and summary["format"] == "text"
+    assert len(summary["loss_history"]) == 2 and summary["words_per_second"] > 0
+
+
+def test_options_reach_the_model(cli, runner, planted_file):
+    out = planted_file.parent / "v.vec"
+    args = ["embed", str(planted_file), "-o", str(out), "--quiet", "--model", "cbow", "--loss", "sampled-softmax",
+            "--negative", "8", "--max-vocab", "10", "--no-lowercase", *FAST]
+    assert runner.invoke(cli, args).exit_code == 0
+    kv = KeyedVectors.load_word2vec_format(out)
+    assert len(kv) == 10 and kv.index_to_key[0] in {"the", "of", "and", "a"}
+
+
+def test_same_seed_one_worker_writes_identical_files(cli, runner, planted_file):
+    outputs = []
+    for name in ("a.vec", "b.vec"):
+        out = planted_file.parent / name
+        assert runner.invoke(cli, ["embed", str(planted_file), "-o", str(out), "-q", "--seed", "9", *FAST]).exit_code == 0
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+
+
+@pytest.mark.parametrize("content,expected", [
+    (None, "no such corpus file"),
+    (b"", "the corpus is empty"),
+    (b"\x7fELF\x02\x01\x01\x00\x00\x00", "byte 7: binary data"),
+    (b"caf\xe9 au lait\n", "byte 3: invalid UTF-8"),
+    (b"just three words\n", "no word occurs at least 5 times"),
+])
+def test_bad_corpora_fail_with_one_line_and_leave_no_output(cli, runner, tmp_path, content, expected):
+    corpus = tmp_path / "bad-corpus.txt"
+    if content is not None:
+        corpus.write_bytes(content)
+    out = tmp_path / "out.vec"
+    result = runner.invoke(cli, ["embed", str(corpus), "-o", str(out), "--workers", "1"])
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and str(corpus) in lines[0], result.stderr
+    assert expected in lines[0]
+    assert _leftovers(tmp_path) == []
+
+
+def test_missing_output_folder_is_reported_before_training(cli, runner, planted_file):
+    result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(planted_file.parent / "no" / "v.vec")])
+    assert result.exit_code == 1 and "output folder does not exist" in result.stderr
+
+
+def test_end_to_end_in_a_subprocess(run_seqdl, planted_file):
+    folder = planted_file.parent
+    done = run_seqdl("embed", "corpus.txt", "-o", "v.bin", *FAST, cwd=folder)
+    assert done.returncode == 0, done.stderr
+    assert KeyedVectors.load_word2vec_format(folder / "v.bin").vector_size == 16
+    (folder / "bad.txt").write_bytes(b"ok\n\xff\n")
+    failed = run_seqdl("embed", "bad.txt", cwd=folder)
+    assert failed.returncode == 1 and "Traceback" not in failed.stderr
+    assert failed.stderr.strip() == "Error: bad.txt, byte 3: invalid UTF-8 (invalid start byte)"
+    assert not (folder / "vectors.vec").exists()
