@@ -53,6 +53,16 @@ def read_words_file(path: str) -> list[str]:
     return words
 
 
+def named_words(words_list: str | None, words_file: str | None) -> list[str] | None:
+    """The words given by --words or --words-file, or None if neither was."""
+    if words_list is not None:
+        words = [w.strip() for w in words_list.split(",") if w.strip()]
+        if not words:
+            raise click.BadParameter("no words given", param_hint="--words")
+        return words
+    return read_words_file(words_file) if words_file is not None else None
+
+
 def choose_words(kv, top: int | None, words: list[str] | None) -> list[str]:
     """The words to project: those named (in order, each once) or the ``top`` most frequent."""
     if words is None:
@@ -102,15 +112,8 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
                (("perplexity", perplexity), ("metric", metric), ("seed", seed), ("max_iter", max_iter))
                if value is not None}
     options.update(parse_option(text) for text in extra_options)
-    wanted = None
-    if words_list is not None:
-        wanted = [w.strip() for w in words_list.split(",") if w.strip()]
-        if not wanted:
-            raise click.BadParameter("no words given", param_hint="--words")
-    elif words_file is not None:
-        wanted = read_words_file(words_file)
-    explicit_top = top
-    top = DEFAULT_TOP if wanted is None and top is None else top
+    wanted = named_words(words_list, words_file)
+    limit = DEFAULT_TOP if wanted is None and top is None else top
 
     import seqdl
     from seqdl.plugins import lookup
@@ -123,9 +126,9 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
 
     if not Path(vectors_path).is_file():
         raise ModelFileError("no such vectors file (write one with 'seqdl embed CORPUS')", path=vectors_path)
-    kv = seqdl.KeyedVectors.load_word2vec_format(vectors_path, limit=top)
-    words = choose_words(kv, top, wanted)
-    if explicit_top is not None and len(words) < explicit_top:
+    kv = seqdl.KeyedVectors.load_word2vec_format(vectors_path, limit=limit)
+    words = choose_words(kv, limit, wanted)
+    if top is not None and len(words) < top:
         say(f"{vectors_path} has only {len(words)} words; projecting all of them")
     say(f"projecting {len(words)} words from {vectors_path} with {method}...")
     started = time.perf_counter()

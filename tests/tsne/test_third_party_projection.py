@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 
 import numpy as np
+import pytest
 from click.testing import CliRunner
 
 import seqdl
 import seqdl.plugins
 from seqdl.cli import make_cli
+from seqdl.errors import PluginError
 from seqdl.plugins import PluginHost
 
 PLUGIN_SOURCE = '''
@@ -73,3 +75,20 @@ def test_installed_plugin_end_to_end(tmp_path, vectors_file, kv, make_distributi
     words, xy = read_csv(tmp_path / "swap.csv")
     assert words == ["bee4", "ant2", "cat7"]
     np.testing.assert_allclose(xy, expected(kv, words, 1.0), rtol=1e-6)
+
+
+def test_a_projection_returning_the_wrong_shape_is_named(kv, monkeypatch):
+    class Broken:
+        @staticmethod
+        @seqdl.hookimpl
+        def register_projections(register):
+            register("first3", lambda vectors: np.asarray(vectors)[:, :3])
+            register("nan", lambda vectors: np.full((len(vectors), 2), np.nan))
+
+    host = PluginHost()
+    host.register(Broken, name="broken")
+    monkeypatch.setattr(seqdl.plugins, "default_host", lambda: host)
+    with pytest.raises(PluginError, match=r"projection 'first3' returned shape \(48, 3\), expected \(48, 2\)"):
+        seqdl.project(kv, method="first3")
+    with pytest.raises(PluginError, match="projection 'nan' returned NaN or infinite coordinates"):
+        seqdl.project(kv, method="nan")
