@@ -23,6 +23,8 @@ _LAZY = {
     "KeyedVectors": (".embeddings.keyedvectors", "KeyedVectors"),
     "Word2Vec": (".embeddings.word2vec", "Word2Vec"),
     "project": (".projection", "project"),
+    "lm": (".lm", None),
+    "LanguageModel": (".lm.model", "LanguageModel"),
 }
 
 __all__ = ["SeqdlError", "hookimpl", "__version__", *_LAZY]

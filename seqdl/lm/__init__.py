@@ -1,0 +1,15 @@
+"""Character- and word-level LSTM language models trained by truncated BPTT.
+
+:class:`LanguageModel` implements the decoding protocol, so every registered
+decoder (greedy, sample, beam, a plugin's) can generate from it.
+"""
+
+from __future__ import annotations
+
+from .fit import fit_corpus, read_text
+from .model import LanguageModel
+from .tokens import TokenVocabulary, split_tokens
+from .training import History, TrainConfig, Trainer, evaluate, train
+
+__all__ = ["History", "LanguageModel", "TokenVocabulary", "TrainConfig", "Trainer", "evaluate", "fit_corpus", "read_text",
+           "split_tokens", "train"]

@@ -1,0 +1,136 @@
+"""The language model: Embedding -> LSTM (one or more layers) -> Dense to the vocabulary.
+
+It trains on (N, T) id batches with state carried between batches, and it
+implements the decoding protocol (:class:`seqdl.decoding.StepModel`), so any
+registered decoder can generate from it. Saved as ``.npz`` arrays plus a JSON
+header holding the sizes and the vocabulary; never pickled.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Sequence
+
+import numpy as np
+
+from ..decoding import log_softmax
+from ..errors import ModelFileError
+from ..io import load_npz, save_npz
+from ..nn.base import DEFAULT_DTYPE, make_rng
+from ..nn.layers import Dense, Embedding
+from ..nn.recurrent import LSTM
+from .tokens import LEVELS, TokenVocabulary
+
+#: ``format`` value in the JSON header of a saved language model.
+FORMAT = "seqdl-lm"
+FORMAT_VERSION = 1
+
+State = tuple[tuple[np.ndarray, np.ndarray], ...]
+
+
+class LanguageModel:
+    """A token-level LSTM language model over ``vocab``.
+
+    ``layers`` (in order: embedding, LSTMs, output) is what the optimisers and
+    :func:`seqdl.nn.clip.clip_grad_norm` work on. For decoding, a state is a
+    tuple of ``(h, c)`` pairs, one per LSTM layer, each of shape (1, hidden);
+    ``step`` always returns new arrays, so a decoder may keep many states.
+    """
+
+    def __init__(self, vocab: TokenVocabulary, embedding_dim: int = 64, hidden_size: int = 256,
+                 num_layers: int = 1, dtype=DEFAULT_DTYPE, seed=None):
+        if min(embedding_dim, hidden_size, num_layers) < 1:
+            raise ValueError("embedding_dim, hidden_size and num_layers must be >= 1")
+        rng = make_rng(seed)
+        self.vocab = vocab
+        self.embedding_dim, self.hidden_size, self.num_layers = int(embedding_dim), int(hidden_size), int(num_layers)
+        self.embedding = Embedding(len(vocab), self.embedding_dim, dtype=dtype, rng=rng)
+        self.lstms = [LSTM(self.embedding_dim if k == 0 else self.hidden_size, self.hidden_size, dtype=dtype, rng=rng)
+                      for k in range(self.num_layers)]
+        self.output = Dense(self.hidden_size, len(vocab), dtype=dtype, rng=rng)
+        self.layers = [self.embedding, *self.lstms, self.output]
+
+    @property
+    def vocab_size(self) -> int:
+        """Number of token ids (the decoding protocol's ``vocab_size``)."""
+        return len(self.vocab)
+
+    def config(self) -> dict:
+        """The sizes that rebuild this model."""
+        return {"embedding_dim": self.embedding_dim, "hidden_size": self.hidden_size, "num_layers": self.num_layers}
+
+    # -- training -------------------------------------------------------------
+
+    def forward(self, ids: np.ndarray, state: State | None = None, training: bool = False) -> np.ndarray:
+        """Logits (N, T, vocab) for ids (N, T), starting from ``state`` (zeros if None).
+
+        The final state is left in :attr:`final_state` for the next batch.
+        """
+        x = self.embedding.forward(ids, training)
+        for k, lstm in enumerate(self.lstms):
+            x = lstm.forward(x, training, state=None if state is None else state[k])
+        self.final_state = tuple(lstm.final_state for lstm in self.lstms)
+        return self.output.forward(x, training)
+
+    def backward(self, grad_logits: np.ndarray) -> None:
+        """Accumulate every parameter gradient from d loss / d logits."""
+        g = self.output.backward(grad_logits)
+        for lstm in reversed(self.lstms):
+            g = lstm.backward(g)
+        self.embedding.backward(g)
+
+    def zero_grad(self) -> None:
+        """Clear every gradient."""
+        for layer in self.layers:
+            layer.zero_grad()
+
+    # -- the decoding protocol ------------------------------------------------
+
+    def start(self, prompt: Sequence[int]) -> tuple[np.ndarray, State]:
+        """Read ``prompt`` (at least one id); log-probabilities of the next token and the state."""
+        ids = np.asarray(prompt, dtype=np.int64)
+        if ids.ndim != 1 or ids.size == 0:
+            raise ValueError("the language model needs a prompt of at least one token")
+        if ids.min() < 0 or ids.max() >= self.vocab_size:
+            raise ValueError(f"prompt ids must be in [0, {self.vocab_size})")
+        logits = self.forward(ids[None, :])
+        return log_softmax(logits[0, -1]), self.final_state
+
+    def step(self, state: State, token: int) -> tuple[np.ndarray, State]:
+        """Feed ``token`` after ``state``; next log-probabilities and a new state (``state`` is untouched)."""
+        logits = self.forward(np.array([[token]], dtype=np.int64), state)
+        return log_softmax(logits[0, -1]), self.final_state
+
+    # -- files ----------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike, meta: dict | None = None) -> None:
+        """Write weights, sizes and vocabulary to ``path`` atomically (npz + JSON header)."""
+        arrays = {f"{name}.{key}": value for name, layer in self._named_layers() for key, value in layer.params.items()}
+        header = {"format": FORMAT, "version": FORMAT_VERSION, "level": self.vocab.level,
+                  "tokens": self.vocab.tokens, **self.config(), **(meta or {})}
+        save_npz(path, arrays, header)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> tuple[LanguageModel, dict]:
+        """A model saved by :meth:`save` and its header; :class:`ModelFileError` if it is not one."""
+        arrays, meta = load_npz(path)
+        if meta.get("format") != FORMAT:
+            raise ModelFileError("not a seqdl language model", path=str(path))
+        try:
+            vocab = TokenVocabulary(meta["tokens"], meta["level"] if meta["level"] in LEVELS else "")
+            model = cls(vocab, meta["embedding_dim"], meta["hidden_size"], meta["num_layers"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ModelFileError(f"corrupt language model header ({exc})", path=str(path)) from None
+        for name, layer in model._named_layers():
+            for key, value in layer.params.items():
+                stored = arrays.get(f"{name}.{key}")
+                if stored is None or stored.shape != value.shape or not np.issubdtype(stored.dtype, np.floating):
+                    raise ModelFileError(f"missing or misshapen array {name}.{key}", path=str(path))
+                value[...] = stored
+        return model, meta
+
+    def _named_layers(self):
+        yield "embedding", self.embedding
+        for k, lstm in enumerate(self.lstms):
+            yield f"lstm{k}", lstm
+        yield "output", self.output
