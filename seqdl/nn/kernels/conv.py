@@ -12,7 +12,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
     """Unfold x (N, C, H, W) into cols (C*KH*KW, N*OH*OW)."""
     n_, c_, h_, w_ = x.shape
@@ -38,7 +38,7 @@ def im2col(x, kh, kw, sh, sw, ph, pw, oh, ow, cols):
                                 cols[row, dst + xo] = 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def col2im(dcols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
     """Fold dcols (C*KH*KW, N*OH*OW) back into dx (N, C, H, W), summing overlaps."""
     n_, c_, h_, w_ = dx.shape
@@ -61,7 +61,7 @@ def col2im(dcols, kh, kw, sh, sw, ph, pw, oh, ow, dx):
                                 dx[n, c, iy, ix] += dcols[row, src + xo]
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def gemm_to_nchw(out2, bias, y):
     """y[n, o, p] = out2[o, n*P + p] + bias[o] (bias may be empty)."""
     n_, o_, p_ = y.shape
@@ -73,7 +73,7 @@ def gemm_to_nchw(out2, bias, y):
                 y[n, o, p] = out2[o, n * p_ + p] + b
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def nchw_to_gemm(dy, dy2, dbias):
     """dy2[o, n*P + p] = dy[n, o, p]; dbias[o] += sum over n, p (dbias may be empty)."""
     n_, o_, p_ = dy.shape

@@ -1,7 +1,8 @@
 """Numba kernels for activations and dropout on flat (1-D) contiguous arrays.
 
 Callers pass ``a.reshape(-1)`` of C-contiguous arrays; softmax works on a
-(rows, classes) view.
+(rows, classes) view. ``error_model="numpy"`` everywhere: no zero-division
+checks in the loops (a division by zero gives inf/NaN as in numpy).
 """
 
 from __future__ import annotations
@@ -11,36 +12,36 @@ import math
 from numba import njit
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def relu_forward(x, y):
-    """y = max(x, 0)."""
+    """y = max(x, 0); NaN stays NaN (as torch), so a diverging run is caught, not hidden."""
     for i in range(x.shape[0]):
         v = x[i]
-        y[i] = v if v > 0.0 else 0.0
+        y[i] = 0.0 if v < 0.0 else v
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def relu_backward(y, dy, dx):
     """dx = dy where the output was positive, else 0."""
     for i in range(y.shape[0]):
         dx[i] = dy[i] if y[i] > 0.0 else 0.0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def tanh_forward(x, y):
     """y = tanh(x)."""
     for i in range(x.shape[0]):
         y[i] = math.tanh(x[i])
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def tanh_backward(y, dy, dx):
     """dx = dy * (1 - y^2)."""
     for i in range(y.shape[0]):
         dx[i] = dy[i] * (1.0 - y[i] * y[i])
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def sigmoid_forward(x, y):
     """y = 1 / (1 + exp(-x)), computed without overflow for large |x|."""
     for i in range(x.shape[0]):
@@ -52,14 +53,14 @@ def sigmoid_forward(x, y):
             y[i] = e / (1.0 + e)
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def sigmoid_backward(y, dy, dx):
     """dx = dy * y * (1 - y)."""
     for i in range(y.shape[0]):
         dx[i] = dy[i] * y[i] * (1.0 - y[i])
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def dropout_forward(x, u, p, scale, y, mask):
     """Inverted dropout: keep where u >= p and scale kept values by 1/(1-p)."""
     for i in range(x.shape[0]):
@@ -68,14 +69,14 @@ def dropout_forward(x, u, p, scale, y, mask):
         y[i] = x[i] * m
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def multiply(a, b, out):
     """out = a * b elementwise."""
     for i in range(a.shape[0]):
         out[i] = a[i] * b[i]
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def softmax_rows(x, y):
     """y[r] = softmax(x[r]) for each row of a 2-D array, shifted by the row max."""
     rows, cols = x.shape
@@ -94,7 +95,7 @@ def softmax_rows(x, y):
             y[r, c] *= inv
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def softmax_rows_backward(y, dy, dx):
     """dx[r] = y[r] * (dy[r] - <dy[r], y[r]>)."""
     rows, cols = y.shape

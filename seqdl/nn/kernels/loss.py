@@ -7,7 +7,7 @@ import math
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def softmax_cross_entropy(logits, targets, scale, grad):
     """Sum over rows of -log softmax(logits)[target] by log-sum-exp.
 
@@ -34,7 +34,7 @@ def softmax_cross_entropy(logits, targets, scale, grad):
     return total
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def bce_with_logits(x, y, scale, grad):
     """Sum of max(x, 0) - x*y + log1p(exp(-|x|)); grad = scale * (sigmoid(x) - y)."""
     total = 0.0

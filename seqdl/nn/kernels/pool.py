@@ -5,7 +5,7 @@ from __future__ import annotations
 from numba import njit
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def max_pool_forward(x, kh, kw, sh, sw, y, argmax):
     """y[n, c] = window maxima of x[n, c]; argmax keeps the flat H*W index of each winner."""
     n_, c_, oh, ow = y.shape
@@ -28,7 +28,7 @@ def max_pool_forward(x, kh, kw, sh, sw, y, argmax):
                     argmax[n, c, oy, ox] = where
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def max_pool_backward(dy, argmax, dx):
     """Route each output gradient to the input position that won the window."""
     n_, c_, oh, ow = dy.shape
@@ -42,7 +42,7 @@ def max_pool_backward(dy, argmax, dx):
                     dx[n, c, k // w_, k % w_] += dy[n, c, oy, ox]
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def avg_pool_forward(x, kh, kw, sh, sw, y):
     """y[n, c] = window means of x[n, c]."""
     n_, c_, oh, ow = y.shape
@@ -58,7 +58,7 @@ def avg_pool_forward(x, kh, kw, sh, sw, y):
                     y[n, c, oy, ox] = acc * scale
 
 
-@njit(cache=True, nogil=True, fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
 def avg_pool_backward(dy, kh, kw, sh, sw, dx):
     """Spread each output gradient evenly over its window."""
     n_, c_, oh, ow = dy.shape
