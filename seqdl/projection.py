@@ -9,14 +9,18 @@ hook) and checks what comes back.
 from __future__ import annotations
 
 import inspect
-from typing import Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 import numpy as np
 
 from .errors import InputError, PluginError, SeqdlError, ShapeError, VocabularyError
 
+if TYPE_CHECKING:
+    from .plugins import PluginHost
 
-def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsne", **options: Any) -> np.ndarray:
+
+def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsne", *,
+            host: "PluginHost | None" = None, **options: Any) -> np.ndarray:
     """Map vectors to 2-D with the projection registered as ``method``; returns an (N, 2) float64 array.
 
     ``vectors`` is either word vectors with ``key_to_index`` and ``vectors``
@@ -27,13 +31,13 @@ def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsn
     ``options`` go to the projection as keyword arguments, for example
     ``perplexity=10, seed=1`` for ``"tsne"``; an option the projection does
     not take is a :class:`~seqdl.SeqdlError` naming the ones it does.
+    ``host`` is the :class:`~seqdl.plugins.PluginHost` whose projections to
+    use (default: the installed plugins).
 
     >>> xy = seqdl.project(kv, ["king", "queen", "man", "woman"], method="pca")
     """
-    from .plugins import lookup
-
     matrix = _rows(vectors, words)
-    function = lookup("projections", method)
+    function = find_projection(method, host)
     _check_options(method, function, options)
     result = np.asarray(function(matrix, **options), dtype=np.float64)
     if result.shape != (matrix.shape[0], 2):
@@ -41,6 +45,22 @@ def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsn
     if not np.isfinite(result).all():
         raise PluginError(f"projection {method!r} returned NaN or infinite coordinates")
     return result
+
+
+def find_projection(method: str, host: "PluginHost | None" = None) -> Callable[..., Any]:
+    """The projection function registered as ``method`` with ``host`` (default: the installed plugins).
+
+    An unknown name is a one-line :class:`~seqdl.SeqdlError` listing the available ones.
+    """
+    from .plugins import lookup
+
+    if host is None:
+        return lookup("projections", method)
+    projections = host.registry("projections")
+    if method not in projections:
+        choices = ", ".join(sorted(projections)) or "none installed"
+        raise SeqdlError(f"unknown projection {method!r} (available: {choices})")
+    return projections[method]
 
 
 def _rows(vectors: Any, words: Sequence[str] | None) -> np.ndarray:

@@ -75,7 +75,8 @@ def choose_words(kv, top: int | None, words: list[str] | None) -> list[str]:
               type=click.Path(dir_okay=False), help="Word vectors, word2vec text or .bin (what 'seqdl embed' writes).")
 @click.option("--top", type=click.IntRange(min=1), help=f"Project the N most frequent words [default: {DEFAULT_TOP}].")
 @click.option("--words", "words_list", metavar="W1,W2,...", help="Project these words (comma-separated).")
-@click.option("--words-file", type=click.Path(dir_okay=False), help="Project the words in this file (whitespace-separated).")
+@click.option("--words-file", type=click.Path(dir_okay=False),
+              help="Project the words in this file (whitespace-separated).")
 @click.option("--method", default="tsne", show_default=True, help="Projection: tsne, pca, or one a plugin registers.")
 @click.option("--perplexity", type=float, help="t-SNE perplexity, below the number of words [default: 30].")
 @click.option("--metric", help="Distance: cosine or euclidean [default: cosine].")
@@ -116,9 +117,11 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
     limit = DEFAULT_TOP if wanted is None and top is None else top
 
     import seqdl
-    from seqdl.plugins import lookup
+    from seqdl.plugins import PluginHost
+    from seqdl.projection import find_projection
 
-    lookup("projections", method)  # an unknown method fails before the vectors load
+    host = click.get_current_context().find_object(PluginHost)  # the host this command line was built with
+    find_projection(method, host)  # an unknown method fails before the vectors load
 
     def say(message: str) -> None:
         if not quiet:
@@ -132,7 +135,7 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
         say(f"{vectors_path} has only {len(words)} words; projecting all of them")
     say(f"projecting {len(words)} words from {vectors_path} with {method}...")
     started = time.perf_counter()
-    xy = seqdl.project(kv, words, method=method, **options)
+    xy = seqdl.project(kv, words, method=method, host=host, **options)
     say(f"projected in {time.perf_counter() - started:.1f} s")
     _write(output, fmt, words, xy, method, options, vectors_path, title, say)
 

@@ -101,7 +101,8 @@ def _place_labels(ax, renderer, xy: np.ndarray, words: Sequence[str]) -> int:
     dots = np.hstack([points - half, points + half])
     placed = 0
     for i, ((x, y), word) in enumerate(zip(xy, words)):
-        label = ax.annotate(word, (x, y), xytext=_OFFSETS[0][:2], textcoords="offset points", fontsize=FONT_SIZE, color="#222222", alpha=0.9)
+        label = ax.annotate(word, (x, y), xytext=_OFFSETS[0][:2], textcoords="offset points",
+                            fontsize=FONT_SIZE, color="#222222", alpha=0.9)
         for dx, dy, ha, va in _OFFSETS:
             label.xyann = (dx, dy)
             label.set_horizontalalignment(ha)

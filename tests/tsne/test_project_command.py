@@ -120,7 +120,8 @@ def test_bad_choices_are_one_line_errors(vectors_file, tmp_path, args, parts):
 
 def test_output_folder_must_exist_before_any_work(vectors_file, tmp_path):
     out = tmp_path / "no" / "map.csv"
-    one_line_error(run("project", "--vectors", str(vectors_file), "-o", str(out)), f"folder '{out.parent}' does not exist")
+    result = run("project", "--vectors", str(vectors_file), "-o", str(out))
+    one_line_error(result, f"folder '{out.parent}' does not exist")
 
 
 def test_missing_vectors_file_says_how_to_make_one(tmp_path):
@@ -149,7 +150,8 @@ def test_end_to_end_in_a_fresh_interpreter(vectors_file, tmp_path, run_seqdl):
 def test_help_imports_neither_sklearn_nor_matplotlib():
     import subprocess
 
-    code = ("import sys\nfrom seqdl.cli import main\ntry:\n    main(['project', '--help'])\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nfrom seqdl.cli import main\n"
+            "try:\n    main(['project', '--help'])\nexcept SystemExit:\n    pass\n"
             "print(sorted(m for m in ('sklearn', 'matplotlib', 'numba') if m in sys.modules))")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

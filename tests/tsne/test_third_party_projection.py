@@ -9,7 +9,6 @@ import pytest
 from click.testing import CliRunner
 
 import seqdl
-import seqdl.plugins
 from seqdl.cli import make_cli
 from seqdl.errors import PluginError
 from seqdl.plugins import PluginHost
@@ -40,15 +39,13 @@ def read_csv(path):
     return [r[0] for r in rows], np.array([[float(r[1]), float(r[2])] for r in rows])
 
 
-def test_in_process_plugin_is_selected_by_method(tmp_path, vectors_file, kv, monkeypatch):
+def test_in_process_plugin_is_selected_by_method(tmp_path, vectors_file, kv):
     namespace: dict = {}
     exec(compile(PLUGIN_SOURCE, "swapper", "exec"), namespace)
     plugin = type("Swapper", (), {"register_projections": staticmethod(namespace["register_projections"])})
     host = PluginHost()
     host.load_entry_points()
     host.register(plugin, name="swapper")
-    # seqdl.project looks projections up in the process's host: make it this one.
-    monkeypatch.setattr(seqdl.plugins, "default_host", lambda: host)
     assert host.owner("projections", "swap") == "swapper"
     assert host.owner("projections", "tsne") == "tsne"
 
@@ -59,6 +56,9 @@ def test_in_process_plugin_is_selected_by_method(tmp_path, vectors_file, kv, mon
     words, xy = read_csv(out)
     assert words == kv.index_to_key[:10]
     np.testing.assert_allclose(xy, expected(kv, words, 2.5), rtol=1e-6)
+    np.testing.assert_allclose(seqdl.project(kv, words, method="swap", host=host, scale=2.5), xy, rtol=1e-6)
+    with pytest.raises(seqdl.SeqdlError, match="unknown projection 'swap'"):  # not installed in this process
+        seqdl.project(kv, words, method="swap")
 
     result = CliRunner().invoke(make_cli(host), ["project", "--vectors", str(vectors_file), "--method", "swap",
                                                  "--seed", "1", "-o", str(out)])
@@ -77,7 +77,7 @@ def test_installed_plugin_end_to_end(tmp_path, vectors_file, kv, make_distributi
     np.testing.assert_allclose(xy, expected(kv, words, 1.0), rtol=1e-6)
 
 
-def test_a_projection_returning_the_wrong_shape_is_named(kv, monkeypatch):
+def test_a_projection_returning_the_wrong_shape_is_named(kv):
     class Broken:
         @staticmethod
         @seqdl.hookimpl
@@ -87,8 +87,9 @@ def test_a_projection_returning_the_wrong_shape_is_named(kv, monkeypatch):
 
     host = PluginHost()
     host.register(Broken, name="broken")
-    monkeypatch.setattr(seqdl.plugins, "default_host", lambda: host)
     with pytest.raises(PluginError, match=r"projection 'first3' returned shape \(48, 3\), expected \(48, 2\)"):
-        seqdl.project(kv, method="first3")
+        seqdl.project(kv, method="first3", host=host)
     with pytest.raises(PluginError, match="projection 'nan' returned NaN or infinite coordinates"):
-        seqdl.project(kv, method="nan")
+        seqdl.project(kv, method="nan", host=host)
+    with pytest.raises(seqdl.SeqdlError, match=r"unknown projection 'tsne' \(available: first3, nan\)"):
+        seqdl.project(kv, host=host)
