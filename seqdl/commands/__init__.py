@@ -12,6 +12,8 @@ import click
 def core_commands() -> list[click.Command]:
     """The commands seqdl itself provides, in the order they are added."""
     from .embed import embed_command
+    from .generate import generate_command
+    from .train import train_command
 
-    commands: list[click.Command] = [embed_command]
+    commands: list[click.Command] = [embed_command, train_command, generate_command]
     return commands
