@@ -38,9 +38,15 @@ def cos_mul(candidates: np.ndarray, positive: np.ndarray, negative: np.ndarray) 
     batch, n_pos, dim = positive.shape
     n_neg = negative.shape[1]
     words = np.concatenate([positive, negative], axis=1).reshape(-1, dim).astype(candidates.dtype, copy=False)
-    shifted = (1 + words @ candidates.T) / 2  # (B * (P + N), V): one product for the whole batch
+    shifted = words @ candidates.T  # (B * (P + N), V): one product for the whole batch
+    shifted += 1
+    shifted *= 0.5
     shifted = shifted.reshape(batch, n_pos + n_neg, -1)
-    return shifted[:, :n_pos].prod(axis=1) / (shifted[:, n_pos:].prod(axis=1) + COSMUL_EPSILON)
+    denominator = shifted[:, n_pos:].prod(axis=1)
+    denominator += COSMUL_EPSILON
+    numerator = shifted[:, :n_pos].prod(axis=1)
+    numerator /= denominator
+    return numerator
 
 
 #: The methods this plugin registers, by name.

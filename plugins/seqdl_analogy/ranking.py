@@ -79,7 +79,10 @@ def top_n(scores: np.ndarray, exclude: np.ndarray, n: int) -> tuple[np.ndarray, 
     n = min(n, width)
     if n <= 0:
         return np.empty((batch, 0), dtype=np.int64), np.empty((batch, 0), dtype=scores.dtype)
-    best = np.argpartition(-scores, n - 1, axis=1)[:, :n] if n < width else np.tile(np.arange(width), (batch, 1))
+    if n < width:
+        best = np.argpartition(scores, width - n, axis=1)[:, width - n:]
+    else:
+        best = np.tile(np.arange(width), (batch, 1))
     best_scores = np.take_along_axis(scores, best, axis=1)
     order = np.argsort(-best_scores, axis=1, kind="stable")
     return np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
