@@ -77,22 +77,29 @@ def multiply(a, b, out):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def softmax_row(x, r, y):
+    """y[r] = softmax(x[r]), shifted by the row max; returns log(sum(exp(x[r])))."""
+    cols = x.shape[1]
+    m = x[r, 0]
+    for c in range(1, cols):
+        if x[r, c] > m:
+            m = x[r, c]
+    total = 0.0
+    for c in range(cols):
+        e = math.exp(x[r, c] - m)
+        y[r, c] = e
+        total += e
+    inv = 1.0 / total
+    for c in range(cols):
+        y[r, c] *= inv
+    return m + math.log(total)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def softmax_rows(x, y):
-    """y[r] = softmax(x[r]) for each row of a 2-D array, shifted by the row max."""
-    rows, cols = x.shape
-    for r in range(rows):
-        m = x[r, 0]
-        for c in range(1, cols):
-            if x[r, c] > m:
-                m = x[r, c]
-        total = 0.0
-        for c in range(cols):
-            e = math.exp(x[r, c] - m)
-            y[r, c] = e
-            total += e
-        inv = 1.0 / total
-        for c in range(cols):
-            y[r, c] *= inv
+    """y[r] = softmax(x[r]) for each row of a 2-D array."""
+    for r in range(x.shape[0]):
+        softmax_row(x, r, y)
 
 
 @njit(cache=True, nogil=True, error_model="numpy", fastmath=True)

@@ -6,6 +6,8 @@ import math
 
 from numba import njit
 
+from .elementwise import softmax_row
+
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def softmax_cross_entropy(logits, targets, scale, grad):
@@ -13,23 +15,12 @@ def softmax_cross_entropy(logits, targets, scale, grad):
 
     Writes grad = scale * (softmax - onehot) and returns the summed loss.
     """
-    rows, cols = logits.shape
     total = 0.0
-    for r in range(rows):
-        m = logits[r, 0]
-        for c in range(1, cols):
-            if logits[r, c] > m:
-                m = logits[r, c]
-        s = 0.0
-        for c in range(cols):
-            e = math.exp(logits[r, c] - m)
-            grad[r, c] = e
-            s += e
+    for r in range(logits.shape[0]):
         t = targets[r]
-        total += m + math.log(s) - logits[r, t]
-        inv = scale / s
-        for c in range(cols):
-            grad[r, c] *= inv
+        total += softmax_row(logits, r, grad) - logits[r, t]
+        for c in range(logits.shape[1]):
+            grad[r, c] *= scale
         grad[r, t] -= scale
     return total
 
