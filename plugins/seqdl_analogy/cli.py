@@ -7,6 +7,7 @@ command runs.
 from __future__ import annotations
 
 import json
+import sys
 
 import click
 
@@ -115,7 +116,7 @@ def analogies_command(questions_file: str, vectors_path: str, restrict_vocab: in
     sections = read_questions(questions_file)
     kv = load_vectors(vectors_path)
     total = sum(len(s.questions) for s in sections)
-    stderr = click.get_text_stream("stderr")
+    stderr = sys.stderr
     with click.progressbar(length=total, label="questions", file=stderr, hidden=quiet or not stderr.isatty()) as bar:
         score = evaluate_analogies(kv, sections, fn, method, restrict_vocab, progress=bar.update)
     if as_json:
