@@ -61,6 +61,12 @@ def register_projections(register):
 def register_analogy_methods(register):
     """Register analogy scoring methods: ``register(name, fn)``.
 
-    ``fn(vectors, positive, negative, topn, exclude)`` ranks the vocabulary for
-    the analogy; built in are ``"3cosadd"`` and ``"3cosmul"``.
+    ``fn(candidates, positive, negative) -> scores`` scores a batch of queries:
+    ``candidates`` is a (V, D) float32 array of unit-length word vectors,
+    ``positive`` (B, P, D) and ``negative`` (B, N, D) hold the unit vectors of
+    each query's positive and negative words (N may be 0), and ``scores`` is a
+    (B, V) array, higher meaning a better answer. The caller excludes the query
+    words and takes the top n, so ``fn`` only scores, with matrix products.
+    Built in (plugin ``analogy``) are ``"3cosadd"`` and ``"3cosmul"``; choose
+    one with ``seqdl analogy --method NAME``.
     """
