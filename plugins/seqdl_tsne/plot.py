@@ -28,6 +28,8 @@ _AXES_RECT = (0.02, 0.02, 0.96, 0.92)
 #: Marker area in points squared; each dot keeps a free square of this side in pixels (labels may not cover it).
 _DOT_SIZE = 14
 _DOT_CLEARANCE = 6.0
+#: Pixels kept free between two labels side by side, so neighbours do not read as one word.
+_LABEL_GAP = 4.0
 
 
 def require_matplotlib(task: str = "drawing a map"):
@@ -110,7 +112,8 @@ def _place_labels(ax, renderer, xy: np.ndarray, words: Sequence[str]) -> int:
             box = tuple(label.get_window_extent(renderer).extents)  # measured, so it matches what is drawn
             if not (frame.x0 <= box[0] and box[2] <= frame.x1 and frame.y0 <= box[1] and box[3] <= frame.y1):
                 continue
-            if _overlaps(boxes[:placed], box).any():
+            spaced = (box[0] - _LABEL_GAP, box[1], box[2] + _LABEL_GAP, box[3])
+            if _overlaps(boxes[:placed], spaced).any():
                 continue
             covered = np.flatnonzero(_overlaps(dots, box))
             if covered.size and (covered.size > 1 or covered[0] != i):
