@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from ..errors import ModelFileError, ShapeError, TrainingError
 from ..io import load_npz, save_npz
@@ -95,7 +96,7 @@ class Sequential(Layer):
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", loss="cross_entropy",
             validation_data=None, early_stopping=None, schedule=None, shuffle: bool = True, seed=None,
-            verbose: bool = True) -> dict[str, list[float]]:
+            verbose: bool = True, blas_threads: int | None = 1) -> dict[str, list[float]]:
         """Train on (X, y) by minibatches; returns the history of each logged value per epoch.
 
         ``optimizer`` is an Optimizer or a name ("adam", "sgd"...) built with
@@ -104,7 +105,17 @@ class Sequential(Layer):
         patience; ``schedule`` sets the learning rate each epoch. One line per
         epoch (loss, accuracy, validation figures, time) goes to stderr unless
         ``verbose`` is false.
+
+        ``blas_threads`` caps BLAS threads while training (None leaves them
+        alone): minibatch GEMMs are small, and threaded BLAS on them is slower
+        on an idle machine and dozens of times slower on a busy one.
         """
+        with threadpool_limits(limits=blas_threads, user_api="blas"):
+            return self._fit(X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping,
+                             schedule, shuffle, seed, verbose)
+
+    def _fit(self, X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping, schedule,
+             shuffle, seed, verbose):
         loss = _losses.get(loss)
         optimizer = _optim.get(optimizer, self)
         X = self._inputs(X)

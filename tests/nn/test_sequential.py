@@ -179,3 +179,23 @@ def test_training_matches_torch_step_for_step():
         topt.step()
         assert loss == pytest.approx(tloss.item(), rel=1e-10)
     np.testing.assert_allclose(model.layers[4].params["weight"], tm[4].weight.detach().numpy(), rtol=1e-9)
+
+
+def test_fit_caps_blas_threads_while_training():
+    from threadpoolctl import threadpool_info
+
+    seen = []
+
+    class Probe(nn.Layer):
+        def forward(self, x, training=False):
+            if training:
+                seen.append(max(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"))
+            return x
+
+        def backward(self, grad_out):
+            return grad_out
+
+    X, y = blobs(32)
+    model = nn.Sequential([Probe(), nn.Dense(4, 3)])
+    model.fit(X, y, epochs=1, verbose=False)
+    assert seen and set(seen) == {1}
