@@ -73,18 +73,46 @@ class _Recurrent(Layer):
         self._xt = xt
         return pre.reshape(steps, n, -1)
 
-    def _weight_gradients(self, dpre: np.ndarray, h_prev: np.ndarray, grad_shape) -> np.ndarray:
-        """Accumulate every parameter gradient from the pre-activation gradients (T, N, G*H); return dx."""
+    def _recurrent_gradients(self, dpre: np.ndarray, h_prev: np.ndarray) -> None:
+        """Accumulate the gradients of ``weight_hh`` and the biases from the pre-activation gradients."""
         steps, n, rows = dpre.shape
         flat = dpre.reshape(steps * n, rows)
-        self.grads["weight_ih"] += flat.T @ self._xt.reshape(steps * n, self.input_size)
         self.grads["weight_hh"] += flat.T @ h_prev.reshape(steps * n, self.hidden_size)
         if self.bias:
             db = flat.sum(axis=0)
             self.grads["bias_ih"] += db
             self.grads["bias_hh"] += db
+
+    def _input_gradients(self, dpre: np.ndarray) -> np.ndarray:
+        """Accumulate the gradient of ``weight_ih``; return dx (N, T, input_size)."""
+        steps, n, rows = dpre.shape
+        flat = dpre.reshape(steps * n, rows)
+        self.grads["weight_ih"] += flat.T @ self._xt.reshape(steps * n, self.input_size)
         dx = (flat @ self.params["weight_ih"]).reshape(steps, n, self.input_size)
-        return np.ascontiguousarray(dx.transpose(1, 0, 2)).reshape(grad_shape)
+        return np.ascontiguousarray(dx.transpose(1, 0, 2))
+
+    def forward(self, x, training=False, state=None):
+        return self.forward_projected(self._project(x), state)
+
+    def backward(self, grad_out, grad_state=None):
+        """Gradient of the input; ``grad_state`` optionally adds the gradient arriving at the final state."""
+        return self._input_gradients(self.backward_projected(grad_out, grad_state))
+
+    def forward_projected(self, pre: np.ndarray, state=None) -> np.ndarray:
+        """Run the recurrence from pre-activations (T, N, G*H): input projection plus both biases.
+
+        For callers that project the input more cheaply themselves, such as a
+        language model whose inputs are embedding rows. ``pre`` is overwritten.
+        Returns the outputs (N, T, H).
+        """
+        raise NotImplementedError
+
+    def backward_projected(self, grad_out, grad_state=None) -> np.ndarray:
+        """Back through the recurrence only: accumulate ``weight_hh`` and bias gradients, return dpre (T, N, G*H).
+
+        The returned array is scratch space, valid until the next backward.
+        """
+        raise NotImplementedError
 
     def _grad_steps(self, grad_out: np.ndarray) -> np.ndarray:
         g = np.asarray(grad_out, dtype=self.dtype)
@@ -115,8 +143,8 @@ class LSTM(_Recurrent):
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=DEFAULT_DTYPE, rng=None):
         super().__init__(input_size, hidden_size, bias, dtype, rng)
 
-    def forward(self, x, training=False, state=None):
-        gates = self._project(x)
+    def forward_projected(self, pre, state=None):
+        gates = pre
         steps, n, _ = gates.shape
         hidden = self.hidden_size
         h0, c0 = self._initial_state(n, state)
@@ -133,8 +161,7 @@ class LSTM(_Recurrent):
         self.final_state = (hs[steps].copy(), cs[steps].copy())
         return self._outputs(hs)
 
-    def backward(self, grad_out, grad_state=None):
-        """Gradient of the input; ``grad_state`` optionally adds (dh_T, dc_T) arriving at the final state."""
+    def backward_projected(self, grad_out, grad_state=None):
         g = self._grad_steps(grad_out)
         steps, n, hidden = g.shape
         dh = np.zeros((n, hidden), dtype=self.dtype)
@@ -148,7 +175,8 @@ class LSTM(_Recurrent):
             lstm_step_backward(self._gates[t], self._cs[t], self._tanh_c[t], g[t], dh, dc, dgates[t])
             np.matmul(dgates[t], w_hh, out=dh)
         self.grad_state = (dh, dc)
-        return self._weight_gradients(dgates, self._hs[:-1], (n, steps, self.input_size))
+        self._recurrent_gradients(dgates, self._hs[:-1])
+        return dgates
 
 
 class RNN(_Recurrent):
@@ -167,8 +195,7 @@ class RNN(_Recurrent):
     def config(self) -> dict:
         return {**super().config(), "nonlinearity": self.nonlinearity}
 
-    def forward(self, x, training=False, state=None):
-        pre = self._project(x)
+    def forward_projected(self, pre, state=None):
         steps, n, _ = pre.shape
         (h0,) = self._initial_state(n, state)
         hs = np.empty((steps + 1, n, self.hidden_size), dtype=self.dtype)
@@ -183,8 +210,7 @@ class RNN(_Recurrent):
         self.final_state = (hs[steps].copy(),)
         return self._outputs(hs)
 
-    def backward(self, grad_out, grad_state=None):
-        """Gradient of the input; ``grad_state`` optionally adds (dh_T,) arriving at the final state."""
+    def backward_projected(self, grad_out, grad_state=None):
         g = self._grad_steps(grad_out)
         steps, n, hidden = g.shape
         dh = np.zeros((n, hidden), dtype=self.dtype)
@@ -197,4 +223,5 @@ class RNN(_Recurrent):
             rnn_step_backward(self._hs[t + 1], g[t], dh, dpre[t], relu)
             np.matmul(dpre[t], w_hh, out=dh)
         self.grad_state = (dh,)
-        return self._weight_gradients(dpre, self._hs[:-1], (n, steps, self.input_size))
+        self._recurrent_gradients(dpre, self._hs[:-1])
+        return dpre

@@ -75,20 +75,21 @@ def lstm_step_forward(gates, recurrent, c_prev, c, h, tanh_c):
     """
     n, hidden = c.shape
     for b in range(n):
+        # 1-D views per gate: with them LLVM vectorises the loop (2-D indexing
+        # with offsets made it ~10x slower).
+        row, rec = gates[b], recurrent[b]
+        gi_, gf_, gg_, go_ = row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden], row[3 * hidden:]
+        ri, rf, rg, ro = rec[:hidden], rec[hidden:2 * hidden], rec[2 * hidden:3 * hidden], rec[3 * hidden:]
+        cp, cb, hb, tb = c_prev[b], c[b], h[b], tanh_c[b]
         for j in range(hidden):
-            gi = fast_sigmoid(gates[b, j] + recurrent[b, j])
-            gf = fast_sigmoid(gates[b, hidden + j] + recurrent[b, hidden + j])
-            gg = fast_tanh(gates[b, 2 * hidden + j] + recurrent[b, 2 * hidden + j])
-            go = fast_sigmoid(gates[b, 3 * hidden + j] + recurrent[b, 3 * hidden + j])
-            gates[b, j] = gi
-            gates[b, hidden + j] = gf
-            gates[b, 2 * hidden + j] = gg
-            gates[b, 3 * hidden + j] = go
-            cv = gf * c_prev[b, j] + gi * gg
+            gi = fast_sigmoid(gi_[j] + ri[j])
+            gf = fast_sigmoid(gf_[j] + rf[j])
+            gg = fast_tanh(gg_[j] + rg[j])
+            go = fast_sigmoid(go_[j] + ro[j])
+            gi_[j], gf_[j], gg_[j], go_[j] = gi, gf, gg, go
+            cv = gf * cp[j] + gi * gg
             tc = fast_tanh(cv)
-            c[b, j] = cv
-            tanh_c[b, j] = tc
-            h[b, j] = go * tc
+            cb[j], tb[j], hb[j] = cv, tc, go * tc
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
@@ -104,19 +105,19 @@ def lstm_step_backward(gates, c_prev, tanh_c, grad_h_out, dh, dc, dgates):
     """
     n, hidden = dc.shape
     for b in range(n):
+        row, drow = gates[b], dgates[b]
+        gi_, gf_, gg_, go_ = row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden], row[3 * hidden:]
+        di, df, dg, do = drow[:hidden], drow[hidden:2 * hidden], drow[2 * hidden:3 * hidden], drow[3 * hidden:]
+        cp, tb, gh, dhb, dcb = c_prev[b], tanh_c[b], grad_h_out[b], dh[b], dc[b]
         for j in range(hidden):
-            gi = gates[b, j]
-            gf = gates[b, hidden + j]
-            gg = gates[b, 2 * hidden + j]
-            go = gates[b, 3 * hidden + j]
-            tc = tanh_c[b, j]
-            dhv = grad_h_out[b, j] + dh[b, j]
-            dcv = dc[b, j] + dhv * go * (1.0 - tc * tc)
-            dgates[b, j] = dcv * gg * gi * (1.0 - gi)
-            dgates[b, hidden + j] = dcv * c_prev[b, j] * gf * (1.0 - gf)
-            dgates[b, 2 * hidden + j] = dcv * gi * (1.0 - gg * gg)
-            dgates[b, 3 * hidden + j] = dhv * tc * go * (1.0 - go)
-            dc[b, j] = dcv * gf
+            gi, gf, gg, go, tc = gi_[j], gf_[j], gg_[j], go_[j], tb[j]
+            dhv = gh[j] + dhb[j]
+            dcv = dcb[j] + dhv * go * (1 - tc * tc)
+            di[j] = dcv * gg * gi * (1 - gi)
+            df[j] = dcv * cp[j] * gf * (1 - gf)
+            dg[j] = dcv * gi * (1 - gg * gg)
+            do[j] = dhv * tc * go * (1 - go)
+            dcb[j] = dcv * gf
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
@@ -124,13 +125,13 @@ def rnn_step_forward(pre, recurrent, h, relu):
     """h = tanh(pre + recurrent), or relu(...) when ``relu``."""
     n, hidden = h.shape
     for b in range(n):
+        p, r, hb = pre[b], recurrent[b], h[b]
         for j in range(hidden):
-            v = pre[b, j] + recurrent[b, j]
+            v = p[j] + r[j]
             if relu:
-                v = v if v > 0.0 else 0.0
+                hb[j] = v if v > 0 else 0 * v
             else:
-                v = fast_tanh(v)
-            h[b, j] = v
+                hb[j] = fast_tanh(v)
 
 
 @njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
@@ -138,10 +139,11 @@ def rnn_step_backward(h, grad_h_out, dh, dpre, relu):
     """dpre = (grad_h_out + dh) * f'(pre), with f' read from the saved output h."""
     n, hidden = h.shape
     for b in range(n):
+        hb, gb, dhb, db = h[b], grad_h_out[b], dh[b], dpre[b]
         for j in range(hidden):
-            g = grad_h_out[b, j] + dh[b, j]
-            v = h[b, j]
+            g = gb[j] + dhb[j]
+            v = hb[j]
             if relu:
-                dpre[b, j] = g if v > 0.0 else 0.0
+                db[j] = g if v > 0 else 0 * g
             else:
-                dpre[b, j] = g * (1.0 - v * v)
+                db[j] = g * (1 - v * v)
