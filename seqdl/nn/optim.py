@@ -36,6 +36,9 @@ class Optimizer:
         """Yield (key, flat param view, flat grad view) for every trainable array."""
         for index, layer in enumerate(self.layers):
             for name, param in layer.params.items():
+                if not param.flags.c_contiguous:
+                    raise ValueError(f"{layer!r} parameter {name!r} is not C-contiguous; assign into it "
+                                     f"(params[{name!r}][...] = value) instead of replacing it")
                 yield (index, name), param.reshape(-1), layer.grads[name].reshape(-1)
 
     def state(self, key, param: np.ndarray, *names: str, fill: float = 0.0) -> list[np.ndarray]:

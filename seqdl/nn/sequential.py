@@ -218,6 +218,8 @@ class Sequential(Layer):
     # -- files ----------------------------------------------------------------
     def save(self, path) -> None:
         """Write the architecture (JSON) and parameters/buffers (npz) atomically; no pickle."""
+        if any(isinstance(layer, Sequential) for layer in self.layers):
+            raise ValueError("cannot save a Sequential nested in a Sequential; build one flat model instead")
         arrays = {}
         for i, layer in enumerate(self.layers):
             for store in (layer.params, layer.buffers):
