@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 
-from seqdl import SeqdlError
 from seqdl.errors import InputError, ModelFileError
 
 #: Words projected when none of --top, --words, --words-file is given.
