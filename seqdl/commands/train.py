@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -31,12 +32,14 @@ import click
               help="Tail of the corpus held out for the validation loss.")
 @click.option("--max-words", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Word level: keep the N most frequent words, the rest become <unk>.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Training threads (batch rows split between them)  [default: all cores]")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed for the initial weights.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
 def train_command(corpus: Path, output: Path, level: str, hidden: int, embedding: int, layers: int, seq_len: int,
                   batch_size: int, lr: float, clip: float, epochs: int, steps: int | None, val_fraction: float,
-                  max_words: int, seed: int | None, as_json: bool, quiet: bool) -> None:
+                  max_words: int, workers: int | None, seed: int | None, as_json: bool, quiet: bool) -> None:
     """Train an LSTM language model on CORPUS, a UTF-8 text file, and save it to OUTPUT.
 
     Truncated BPTT over contiguous streams with Adam and gradient clipping;
@@ -50,7 +53,9 @@ def train_command(corpus: Path, output: Path, level: str, hidden: int, embedding
     folder = output.parent if str(output.parent) else Path(".")
     if not folder.is_dir():
         raise InputError("the output folder does not exist", path=str(folder))
-    config = TrainConfig(seq_len=seq_len, batch_size=batch_size, lr=lr, clip=clip, epochs=epochs, steps=steps)
+    workers = workers or os.cpu_count() or 1
+    config = TrainConfig(seq_len=seq_len, batch_size=batch_size, lr=lr, clip=clip, epochs=epochs, steps=steps,
+                         workers=workers)
     report = None if quiet else (lambda line: click.echo(line, err=True))
     model, history = fit_corpus(corpus, output, level=level, embedding_dim=embedding, hidden_size=hidden,
                                 num_layers=layers, config=config, val_fraction=val_fraction, max_words=max_words,

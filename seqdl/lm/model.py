@@ -39,17 +39,28 @@ class LanguageModel:
     """
 
     def __init__(self, vocab: TokenVocabulary, embedding_dim: int = 64, hidden_size: int = 256,
-                 num_layers: int = 1, dtype=DEFAULT_DTYPE, seed=None):
+                 num_layers: int = 1, dtype=DEFAULT_DTYPE, seed=None, workers: int = 1):
         if min(embedding_dim, hidden_size, num_layers) < 1:
             raise ValueError("embedding_dim, hidden_size and num_layers must be >= 1")
         rng = make_rng(seed)
         self.vocab = vocab
         self.embedding_dim, self.hidden_size, self.num_layers = int(embedding_dim), int(hidden_size), int(num_layers)
         self.embedding = Embedding(len(vocab), self.embedding_dim, dtype=dtype, rng=rng)
-        self.lstms = [LSTM(self.embedding_dim if k == 0 else self.hidden_size, self.hidden_size, dtype=dtype, rng=rng)
+        self.lstms = [LSTM(self.embedding_dim if k == 0 else self.hidden_size, self.hidden_size, dtype=dtype, rng=rng,
+                           workers=workers)
                       for k in range(self.num_layers)]
         self.output = Dense(self.hidden_size, len(vocab), dtype=dtype, rng=rng)
         self.layers = [self.embedding, *self.lstms, self.output]
+
+    @property
+    def workers(self) -> int:
+        """Threads each LSTM layer splits its batch rows over (see :mod:`seqdl.nn.recurrent`)."""
+        return self.lstms[0].workers
+
+    @workers.setter
+    def workers(self, value: int) -> None:
+        for lstm in self.lstms:
+            lstm.workers = max(1, int(value))
 
     @property
     def vocab_size(self) -> int:

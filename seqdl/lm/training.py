@@ -9,6 +9,7 @@ global norm, validation loss on the held-out tail of the corpus.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import dataclass, field
@@ -34,10 +35,12 @@ class TrainConfig:
     epochs: int = 5
     #: If set, stop after this many updates instead of after ``epochs``.
     steps: int | None = None
+    #: Threads for the LSTM layers (batch rows split between them); BLAS runs single-threaded when > 1.
+    workers: int = 1
 
     def __post_init__(self):
-        if self.seq_len < 1 or self.batch_size < 1 or self.epochs < 1 or (self.steps is not None and self.steps < 1):
-            raise ValueError("seq_len, batch_size, epochs and steps must be >= 1")
+        if min(self.seq_len, self.batch_size, self.epochs, self.workers) < 1 or (self.steps is not None and self.steps < 1):
+            raise ValueError("seq_len, batch_size, epochs, workers and steps must be >= 1")
         if self.lr <= 0 or self.clip <= 0:
             raise ValueError("lr and clip must be > 0")
 
@@ -97,6 +100,7 @@ class Trainer:
 
     def __init__(self, model: LanguageModel, config: TrainConfig):
         self.model, self.config = model, config
+        model.workers = config.workers
         self.optimizer = Adam(model.layers, lr=config.lr)
         self.state = None
         self.steps = 0
@@ -134,6 +138,25 @@ def train(model: LanguageModel, train_ids: np.ndarray, val_ids: np.ndarray | Non
     batches_per_epoch = math.ceil((streams.shape[1] - 1) / config.seq_len)
     epochs = config.epochs if config.steps is None else math.ceil(config.steps / batches_per_epoch)
     trainer = Trainer(model, config)
+    with single_threaded_blas(config.workers > 1):
+        return _epochs(trainer, streams, val_ids, epochs, report, on_epoch, report_every)
+
+
+@contextlib.contextmanager
+def single_threaded_blas(enabled: bool = True):
+    """Run BLAS on one thread inside the block when ``enabled`` (our own threads use the cores then)."""
+    if not enabled:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1, user_api="blas"):
+        yield
+
+
+def _epochs(trainer: Trainer, streams: np.ndarray, val_ids, epochs: int, report, on_epoch,
+            report_every: float) -> History:
+    model, config = trainer.model, trainer.config
     history = History()
     last_report = time.perf_counter()
     for epoch in range(1, epochs + 1):

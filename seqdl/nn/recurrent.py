@@ -12,11 +12,19 @@ starts from a given state and leaves the final one in ``final_state``, which
 is how truncated BPTT carries state across batches: gradients stop at the
 given state, and ``backward`` leaves the gradient reaching it in
 ``grad_state``.
+
+With ``workers > 1`` the batch rows are split into independent blocks whose
+time loops run in threads (the kernels and BLAS release the GIL), with no
+synchronisation per step, and the weight-gradient products are split the
+same way. Run BLAS single-threaded then (e.g. ``threadpoolctl``), or its
+threads and these compete for the cores.
 """
 
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import numpy as np
 
@@ -27,6 +35,20 @@ from .recurrent_kernels import lstm_step_backward, lstm_step_forward, rnn_step_b
 from .workspace import Workspace
 
 
+#: Fewest batch rows worth a thread of their own.
+MIN_ROWS_PER_WORKER = 4
+
+
+@lru_cache(maxsize=None)
+def _executor(workers: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="seqdl-recurrent")
+
+
+def _blocks(size: int, parts: int) -> list[tuple[int, int]]:
+    bounds = np.linspace(0, size, max(1, parts) + 1).astype(int)
+    return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
+
+
 class _Recurrent(Layer):
     """What the LSTM and RNN share: parameters, projections, weight gradients."""
 
@@ -35,9 +57,11 @@ class _Recurrent(Layer):
     #: Number of arrays in a state (h, or h and c).
     state_size = 1
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype, rng):
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype, rng, workers: int = 1):
         super().__init__()
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        #: Threads for the time loops and weight-gradient products.
+        self.workers = max(1, int(workers))
         rng = make_rng(rng)
         rows = self.gates * self.hidden_size
         bound = 1.0 / math.sqrt(self.hidden_size)
@@ -60,6 +84,27 @@ class _Recurrent(Layer):
                              f"got {[np.shape(s) for s in state]}")
         return [np.asarray(s, dtype=self.dtype) for s in state]
 
+    def _in_parallel(self, fn, blocks: list[tuple[int, int]]) -> None:
+        """Run ``fn(start, stop)`` for every block, in the worker threads when there are several."""
+        if len(blocks) == 1:
+            fn(*blocks[0])
+            return
+        for future in [_executor(self.workers).submit(fn, a, b) for a, b in blocks]:
+            future.result()
+
+    def _batch_blocks(self, n: int) -> list[tuple[int, int]]:
+        return _blocks(n, min(self.workers, n // MIN_ROWS_PER_WORKER))
+
+    def _matmul_rows(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
+        """out (+)= a @ b, computed in blocks of rows across the workers."""
+        def block(start, stop):
+            product = a[start:stop] @ b
+            if accumulate:
+                out[start:stop] += product
+            else:
+                out[start:stop] = product
+        self._in_parallel(block, _blocks(a.shape[0], self.workers))
+
     def _project(self, x: np.ndarray) -> np.ndarray:
         """Time-major copy of the input and its projection (T, N, G*H) with both biases added."""
         x = self.cast_input(x)
@@ -77,7 +122,7 @@ class _Recurrent(Layer):
         """Accumulate the gradients of ``weight_hh`` and the biases from the pre-activation gradients."""
         steps, n, rows = dpre.shape
         flat = dpre.reshape(steps * n, rows)
-        self.grads["weight_hh"] += flat.T @ h_prev.reshape(steps * n, self.hidden_size)
+        self._matmul_rows(flat.T, h_prev.reshape(steps * n, self.hidden_size), self.grads["weight_hh"], True)
         if self.bias:
             db = flat.sum(axis=0)
             self.grads["bias_ih"] += db
@@ -87,9 +132,10 @@ class _Recurrent(Layer):
         """Accumulate the gradient of ``weight_ih``; return dx (N, T, input_size)."""
         steps, n, rows = dpre.shape
         flat = dpre.reshape(steps * n, rows)
-        self.grads["weight_ih"] += flat.T @ self._xt.reshape(steps * n, self.input_size)
-        dx = (flat @ self.params["weight_ih"]).reshape(steps, n, self.input_size)
-        return np.ascontiguousarray(dx.transpose(1, 0, 2))
+        self._matmul_rows(flat.T, self._xt.reshape(steps * n, self.input_size), self.grads["weight_ih"], True)
+        dx = np.empty((steps * n, self.input_size), dtype=self.dtype)
+        self._matmul_rows(flat, self.params["weight_ih"], dx, False)
+        return np.ascontiguousarray(dx.reshape(steps, n, self.input_size).transpose(1, 0, 2))
 
     def forward(self, x, training=False, state=None):
         return self.forward_projected(self._project(x), state)
@@ -126,7 +172,8 @@ class _Recurrent(Layer):
         return out
 
     def config(self) -> dict:
-        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.bias}
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.bias,
+                "workers": self.workers}
 
 
 class LSTM(_Recurrent):
@@ -140,8 +187,9 @@ class LSTM(_Recurrent):
     gates = 4
     state_size = 2
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=DEFAULT_DTYPE, rng=None):
-        super().__init__(input_size, hidden_size, bias, dtype, rng)
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=DEFAULT_DTYPE, rng=None,
+                 workers: int = 1):
+        super().__init__(input_size, hidden_size, bias, dtype, rng, workers)
 
     def forward_projected(self, pre, state=None):
         gates = pre
@@ -152,11 +200,16 @@ class LSTM(_Recurrent):
         cs = np.empty_like(hs)
         tanh_c = np.empty((steps, n, hidden), dtype=self.dtype)
         hs[0], cs[0] = h0, c0
-        recurrent = self._work.get("recurrent", (n, 4 * hidden), self.dtype)
         w_hh_t = self.params["weight_hh"].T
-        for t in range(steps):
-            np.matmul(hs[t], w_hh_t, out=recurrent)
-            lstm_step_forward(gates[t], recurrent, cs[t], cs[t + 1], hs[t + 1], tanh_c[t])
+
+        def rows(a, b):
+            recurrent = np.empty((b - a, 4 * hidden), dtype=self.dtype)
+            for t in range(steps):
+                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
+                lstm_step_forward(gates[t, a:b], recurrent, cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
+                                  tanh_c[t, a:b])
+
+        self._in_parallel(rows, self._batch_blocks(n))
         self._gates, self._hs, self._cs, self._tanh_c = gates, hs, cs, tanh_c
         self.final_state = (hs[steps].copy(), cs[steps].copy())
         return self._outputs(hs)
@@ -171,9 +224,15 @@ class LSTM(_Recurrent):
             dc += grad_state[1]
         dgates = self._work.get("dgates", self._gates.shape, self.dtype)
         w_hh = self.params["weight_hh"]
-        for t in range(steps - 1, -1, -1):
-            lstm_step_backward(self._gates[t], self._cs[t], self._tanh_c[t], g[t], dh, dc, dgates[t])
-            np.matmul(dgates[t], w_hh, out=dh)
+        gates, cs, tanh_c = self._gates, self._cs, self._tanh_c
+
+        def rows(a, b):
+            for t in range(steps - 1, -1, -1):
+                lstm_step_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], g[t, a:b], dh[a:b], dc[a:b],
+                                   dgates[t, a:b])
+                np.matmul(dgates[t, a:b], w_hh, out=dh[a:b])
+
+        self._in_parallel(rows, self._batch_blocks(n))
         self.grad_state = (dh, dc)
         self._recurrent_gradients(dgates, self._hs[:-1])
         return dgates
@@ -186,11 +245,11 @@ class RNN(_Recurrent):
     """
 
     def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True,
-                 dtype=DEFAULT_DTYPE, rng=None):
+                 dtype=DEFAULT_DTYPE, rng=None, workers: int = 1):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, dtype, rng)
+        super().__init__(input_size, hidden_size, bias, dtype, rng, workers)
 
     def config(self) -> dict:
         return {**super().config(), "nonlinearity": self.nonlinearity}
@@ -200,12 +259,16 @@ class RNN(_Recurrent):
         (h0,) = self._initial_state(n, state)
         hs = np.empty((steps + 1, n, self.hidden_size), dtype=self.dtype)
         hs[0] = h0
-        recurrent = self._work.get("recurrent", (n, self.hidden_size), self.dtype)
         w_hh_t = self.params["weight_hh"].T
         relu = self.nonlinearity == "relu"
-        for t in range(steps):
-            np.matmul(hs[t], w_hh_t, out=recurrent)
-            rnn_step_forward(pre[t], recurrent, hs[t + 1], relu)
+
+        def rows(a, b):
+            recurrent = np.empty((b - a, self.hidden_size), dtype=self.dtype)
+            for t in range(steps):
+                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
+                rnn_step_forward(pre[t, a:b], recurrent, hs[t + 1, a:b], relu)
+
+        self._in_parallel(rows, self._batch_blocks(n))
         self._hs = hs
         self.final_state = (hs[steps].copy(),)
         return self._outputs(hs)
@@ -219,9 +282,14 @@ class RNN(_Recurrent):
         dpre = self._work.get("dpre", g.shape, self.dtype)
         w_hh = self.params["weight_hh"]
         relu = self.nonlinearity == "relu"
-        for t in range(steps - 1, -1, -1):
-            rnn_step_backward(self._hs[t + 1], g[t], dh, dpre[t], relu)
-            np.matmul(dpre[t], w_hh, out=dh)
+        hs = self._hs
+
+        def rows(a, b):
+            for t in range(steps - 1, -1, -1):
+                rnn_step_backward(hs[t + 1, a:b], g[t, a:b], dh[a:b], dpre[t, a:b], relu)
+                np.matmul(dpre[t, a:b], w_hh, out=dh[a:b])
+
+        self._in_parallel(rows, self._batch_blocks(n))
         self.grad_state = (dh,)
         self._recurrent_gradients(dpre, self._hs[:-1])
         return dpre

@@ -148,3 +148,18 @@ def test_float32_lstm_tracks_torch():
     np.testing.assert_allclose(layer.forward(x), out_t.detach().numpy(), atol=2e-6)
     np.testing.assert_allclose(layer.backward(grad_out), xt.grad.numpy(), atol=2e-5)
     np.testing.assert_allclose(layer.grads["weight_hh"], module.weight_hh_l0.grad.numpy(), atol=1e-4)
+
+
+@pytest.mark.parametrize("cls", [LSTM, RNN])
+def test_worker_threads_give_the_same_results(cls):
+    """Batch rows split over threads: same outputs, input and parameter gradients as one thread."""
+    rng = np.random.default_rng(11)
+    single, threaded = cls(3, 5, dtype=np.float64, rng=0), cls(3, 5, dtype=np.float64, rng=0, workers=3)
+    x = rng.standard_normal((13, 6, 3))
+    grad_out = rng.standard_normal((13, 6, 5))
+    np.testing.assert_allclose(threaded.forward(x), single.forward(x), rtol=1e-13)
+    np.testing.assert_allclose(threaded.backward(grad_out), single.backward(grad_out), rtol=1e-12)
+    for name, grad in single.grads.items():
+        np.testing.assert_allclose(threaded.grads[name], grad, rtol=1e-12, atol=1e-14)
+    for ours, theirs in zip(threaded.grad_state, single.grad_state):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12)
