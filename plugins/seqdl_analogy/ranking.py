@@ -68,24 +68,23 @@ def top_n(scores: np.ndarray, exclude: np.ndarray, n: int) -> tuple[np.ndarray, 
     """The ``n`` best columns of each row of ``scores`` (best first), never those in ``exclude``.
 
     ``scores`` is (B, V) and modified in place; ``exclude`` is (B, k) column
-    indices (negative entries ignored). Returns (rows, scores), each (B, n'),
-    where n' = min(n, V); excluded or missing slots have score -inf.
+    indices (negative entries ignored). Returns (columns, scores), each
+    (B, min(n, V)); slots with nothing left to fill hold column -1 and -inf.
     """
+    from .kernels import top_k_rows
+
+    scores = np.ascontiguousarray(scores)
     batch, width = scores.shape
     rows = np.repeat(np.arange(batch), exclude.shape[1])
     cols = exclude.ravel()
     keep = (cols >= 0) & (cols < width)
     scores[rows[keep], cols[keep]] = -np.inf
-    n = min(n, width)
-    if n <= 0:
-        return np.empty((batch, 0), dtype=np.int64), np.empty((batch, 0), dtype=scores.dtype)
-    if n < width:
-        best = np.argpartition(scores, width - n, axis=1)[:, width - n:]
-    else:
-        best = np.tile(np.arange(width), (batch, 1))
-    best_scores = np.take_along_axis(scores, best, axis=1)
-    order = np.argsort(-best_scores, axis=1, kind="stable")
-    return np.take_along_axis(best, order, axis=1), np.take_along_axis(best_scores, order, axis=1)
+    n = max(0, min(int(n), width))
+    best = np.empty((batch, n), dtype=np.int64)
+    values = np.empty((batch, n), dtype=scores.dtype)
+    if n:
+        top_k_rows(scores, n, best, values)
+    return best, values
 
 
 def analogy(kv, positive: Sequence[str], negative: Sequence[str], method: AnalogyMethod, topn: int = 10,
@@ -97,7 +96,7 @@ def analogy(kv, positive: Sequence[str], negative: Sequence[str], method: Analog
     pos_rows, neg_rows = rows[:len(positive)], rows[len(positive):]
     normed = kv.get_normed_vectors()
     limit = len(kv) if restrict_vocab is None else min(int(restrict_vocab), len(kv))
-    scores = np.asarray(method(normed[:limit], normed[pos_rows][None], normed[neg_rows][None]), dtype=np.float64)
+    scores = np.asarray(method(normed[:limit], normed[pos_rows][None], normed[neg_rows][None]))
     rows, values = top_n(scores, np.array([pos_rows + neg_rows]), topn)
     return [(kv.index_to_key[r], float(v)) for r, v in zip(rows[0], values[0]) if np.isfinite(v)]
 
