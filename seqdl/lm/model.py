@@ -77,9 +77,10 @@ class LanguageModel:
         """Logits (N, T, vocab) for ids (N, T), starting from ``state`` (zeros if None).
 
         The final state is left in :attr:`final_state` for the next batch.
-        The embedding and the first LSTM's input projection are fused: every
+        When the batch has at least as many tokens as the vocabulary, the
+        embedding and the first LSTM's input projection are fused: each
         token's projected row is looked up in ``E @ W_ih^T`` (vocab x 4H)
-        instead of projecting each embedded input, which saves three large
+        instead of projecting every embedded input, which saves three large
         matrix products per batch and gives the same result.
         """
         ids = np.asarray(ids)
@@ -88,11 +89,16 @@ class LanguageModel:
         if ids.size and (ids.min() < 0 or ids.max() >= self.vocab_size):
             raise ValueError(f"token ids must be in [0, {self.vocab_size})")
         first = self.lstms[0]
-        table = self.embedding.params["weight"] @ first.params["weight_ih"].T
-        table += first.params["bias_ih"]
-        table += first.params["bias_hh"]
-        self._ids = np.ascontiguousarray(ids.T)
-        x = first.forward_projected(table[self._ids], None if state is None else state[0])
+        first_state = None if state is None else state[0]
+        self._fused = ids.size >= self.vocab_size
+        if self._fused:
+            table = self.embedding.params["weight"] @ first.params["weight_ih"].T
+            table += first.params["bias_ih"]
+            table += first.params["bias_hh"]
+            self._ids = np.ascontiguousarray(ids.T)
+            x = first.forward_projected(table[self._ids], first_state)
+        else:
+            x = first.forward(self.embedding.forward(ids, training), training, state=first_state)
         for k, lstm in enumerate(self.lstms[1:], start=1):
             x = lstm.forward(x, training, state=None if state is None else state[k])
         self.final_state = tuple(lstm.final_state for lstm in self.lstms)
@@ -104,8 +110,11 @@ class LanguageModel:
         for lstm in reversed(self.lstms[1:]):
             g = lstm.backward(g)
         first = self.lstms[0]
+        if not self._fused:
+            self.embedding.backward(first.backward(g))
+            return
         dpre = first.backward_projected(g)
-        # Sum the gate gradients per token, then both input-side gradients are tiny products.
+        # Sum the gate gradients per token, then both input-side gradients are small products.
         per_token = np.zeros((self.vocab_size, dpre.shape[-1]), dtype=dpre.dtype)
         scatter_add_rows(per_token, self._ids.reshape(-1), dpre.reshape(-1, dpre.shape[-1]))
         first.grads["weight_ih"] += per_token.T @ self.embedding.params["weight"]
