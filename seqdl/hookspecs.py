@@ -49,11 +49,11 @@ def register_projections(register):
     (N >= 2, all finite) and returns an (N, 2) array; built in are
     ``"tsne"`` and ``"pca"``. Options are keyword arguments with defaults:
     :func:`seqdl.project` and ``seqdl project`` pass only those the user sets
-    (``--seed``, ``--perplexity``, ``--metric``, ``--max-iter`` and
-    ``-O KEY=VALUE`` on the command line) and report one ``fn`` does not
-    name as a one-line error; take ``seed`` if the result is random. Raise
-    :class:`seqdl.SeqdlError` for a value the user can fix, and import heavy
-    libraries inside ``fn``.
+    (``--seed``, ``--perplexity``, ``--metric``, ``--max-iter``,
+    ``--workers`` and ``-O KEY=VALUE`` on the command line) and report one
+    ``fn`` does not name as a one-line error; take ``seed`` if the result is
+    random. Raise :class:`seqdl.SeqdlError` for a value the user can fix,
+    and import heavy libraries inside ``fn``.
     """
 
 

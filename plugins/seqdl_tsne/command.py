@@ -82,6 +82,7 @@ def choose_words(kv, top: int | None, words: list[str] | None) -> list[str]:
 @click.option("--seed", type=int, help="Random seed: the same seed gives the same map [t-SNE default: 0; "
               "with t-SNE's default PCA start the map barely depends on it, with -O init=random it does].")
 @click.option("--max-iter", type=int, help="t-SNE iterations, at least 250 [default: 1000].")
+@click.option("--workers", type=int, help="t-SNE threads; more pay off only for many thousands of words [default: 1].")
 @click.option("-O", "--option", "extra_options", multiple=True, metavar="KEY=VALUE",
               help="Another option for the projection (repeatable), e.g. -O early_exaggeration=8.")
 @click.option("--title", help="Title of an image map [default: method, word count and vectors file].")
@@ -89,7 +90,7 @@ def choose_words(kv, top: int | None, words: list[str] | None) -> list[str]:
               help="Output file: .csv (word,x,y), .json, or a labelled map .png, .svg or .pdf.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 def project_command(vectors_path, top, words_list, words_file, method, perplexity, metric, seed, max_iter,
-                    extra_options, title, output, quiet):
+                    workers, extra_options, title, output, quiet):
     """Map word vectors to 2-D (t-SNE by default) and write a table or a labelled map.
 
     \b
@@ -109,7 +110,8 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
 
         require_matplotlib(f"writing a .{fmt} map")  # before the slow part, so a missing extra costs nothing
     options = {name: value for name, value in
-               (("perplexity", perplexity), ("metric", metric), ("seed", seed), ("max_iter", max_iter))
+               (("perplexity", perplexity), ("metric", metric), ("seed", seed), ("max_iter", max_iter),
+                ("workers", workers))
                if value is not None}
     options.update(parse_option(text) for text in extra_options)
     wanted = named_words(words_list, words_file)

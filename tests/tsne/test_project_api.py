@@ -31,6 +31,12 @@ def test_same_seed_same_coordinates(init, clusters, fast_tsne):
     np.testing.assert_array_equal(first, again)
 
 
+def test_thread_count_does_not_change_the_map(clusters):
+    one = seqdl.project(clusters[1][:20], perplexity=5, max_iter=250)
+    two = seqdl.project(clusters[1][:20], perplexity=5, max_iter=250, workers=2)
+    np.testing.assert_array_equal(one, two)
+
+
 def test_seed_draws_the_random_start(clusters, fast_tsne):
     first = seqdl.project(clusters[1], seed=3, init="random", **fast_tsne)
     other = seqdl.project(clusters[1], seed=4, init="random", **fast_tsne)
@@ -80,6 +86,7 @@ def test_too_few_points(rows, method, message, clusters):
     ({"metric": "manhattan"}, "t-SNE: unknown metric 'manhattan' (choose from cosine, euclidean)"),
     ({"max_iter": 10}, "t-SNE max_iter must be at least 250, got 10"),
     ({"init": "spectral"}, "t-SNE: unknown init 'spectral' (choose from pca, random)"),
+    ({"workers": 0}, "t-SNE workers must be at least 1, got 0"),
     ({"learning_rate": -1.0}, "t-SNE: The 'learning_rate' parameter of TSNE must be"),
     ({"perplexity": 5, "n_neighbours": 3}, "projection 'tsne' has no option 'n_neighbours' (it takes: perplexity,"),
 ])
