@@ -19,6 +19,15 @@ def _float(x) -> np.ndarray:
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float32)
 
 
+def _elementwise_pair(name: str, outputs, targets) -> tuple[np.ndarray, np.ndarray]:
+    """Outputs as floats and targets of the same shape and dtype, or a ShapeError."""
+    out = _float(outputs)
+    target = np.ascontiguousarray(targets, dtype=out.dtype)
+    if target.shape != out.shape:
+        raise ShapeError(f"{name} expected targets of the outputs' shape {out.shape}, got {target.shape}")
+    return out, target
+
+
 class Loss:
     """A loss function: ``loss(outputs, targets) -> (value, grad of outputs)``."""
 
@@ -71,10 +80,7 @@ class MSELoss(Loss):
     name = "mse"
 
     def __call__(self, outputs, targets):
-        out = _float(outputs)
-        target = np.asarray(targets, dtype=out.dtype)
-        if target.shape != out.shape:
-            raise ShapeError(f"mse expected targets of the outputs' shape {out.shape}, got {target.shape}")
+        out, target = _elementwise_pair(self.name, outputs, targets)
         diff = out - target
         return float(np.mean(diff * diff, dtype=np.float64)), diff * (2.0 / max(diff.size, 1))
 
@@ -85,11 +91,7 @@ class BCEWithLogitsLoss(Loss):
     name = "bce_with_logits"
 
     def __call__(self, outputs, targets):
-        logits = _float(outputs)
-        target = np.ascontiguousarray(targets, dtype=logits.dtype)
-        if target.shape != logits.shape:
-            raise ShapeError(f"bce_with_logits expected targets of the logits' shape {logits.shape}, "
-                             f"got {target.shape}")
+        logits, target = _elementwise_pair(self.name, outputs, targets)
         grad = np.empty_like(logits)
         scale = 1.0 / max(logits.size, 1)
         total = _bce_kernel(logits.reshape(-1), target.reshape(-1), scale, grad.reshape(-1))

@@ -199,3 +199,11 @@ def test_fit_caps_blas_threads_while_training():
     model = nn.Sequential([Probe(), nn.Dense(4, 3)])
     model.fit(X, y, epochs=1, verbose=False)
     assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("loss,targets", [(nn.losses.cross_entropy, np.zeros(3, dtype=int)),
+                                          (nn.losses.mse, np.zeros((4, 2))),
+                                          (nn.losses.bce_with_logits, np.zeros(4))])
+def test_losses_reject_targets_of_the_wrong_shape(loss, targets):
+    with pytest.raises(ShapeError, match=loss.name):
+        loss(np.zeros((4, 3)), targets)
