@@ -259,16 +259,19 @@ def current_host() -> PluginHost:
     return host if host is not None else default_host()
 
 
-def registry(kind: str) -> dict[str, Any]:
-    """The registry ``kind`` of :func:`current_host`."""
-    return current_host().registry(kind)
+def registry(kind: str, host: PluginHost | None = None) -> dict[str, Any]:
+    """The registry ``kind`` of ``host`` (default: :func:`current_host`)."""
+    return (host or current_host()).registry(kind)
 
 
-def lookup(kind: str, name: str) -> Any:
-    """The object registered as ``name`` in registry ``kind``, or a one-line error listing the choices."""
+def lookup(kind: str, name: str, host: PluginHost | None = None) -> Any:
+    """The object registered as ``name`` in registry ``kind`` of ``host`` (default: :func:`current_host`).
+
+    An unknown name is a one-line :class:`~seqdl.errors.SeqdlError` listing the choices.
+    """
     from .errors import SeqdlError
 
-    entries = registry(kind)
+    entries = registry(kind, host)
     if name not in entries:
         choices = ", ".join(sorted(entries)) or "none installed"
         raise SeqdlError(f"unknown {kind[:-1].replace('_', ' ')} {name!r} (available: {choices})")

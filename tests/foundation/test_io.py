@@ -76,3 +76,15 @@ def test_pickled_object_arrays_are_never_loaded(tmp_path):
     np.savez(path, __meta__=header, payload=np.array([{"a": 1}], dtype=object))
     with pytest.raises(ModelFileError, match="refusing to load"):
         load_npz(path)
+
+
+def test_atomic_write_gives_the_usual_permissions(tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "shared.txt") as fh:
+            fh.write("readable by others, as open() would make it")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.txt").stat().st_mode & 0o777 == 0o644
