@@ -196,8 +196,8 @@ def _pair(rng: random.Random) -> str:
 def _paired_form(rng: random.Random, pairs, templates, first: str, second: str) -> str:
     base, derived, contexts = rng.choice(pairs)
     c1, c2 = rng.sample(contexts, 2)
-    index = rng.random() < 0.5
-    template = rng.choice(templates)[index]
+    use_derived_form = rng.random() < 0.5
+    template = rng.choice(templates)[int(use_derived_form)]
     return template.format(**{first: base, second: derived}, c1=c1, c2=c2, adj=rng.choice(ADJECTIVES),
                            place=rng.choice(PLACES), time=rng.choice(TIMES))
 

@@ -135,10 +135,16 @@ def fetch(entry: Corpus, directory: str | os.PathLike | None = None,
     called with the expected size and returns the per-chunk callback.
     """
     folder = Path(directory if directory is not None else cache_dir()) / entry.name
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / entry.filename
     if not (target.is_file() and sha256_of(target) == entry.sha256):
-        _download(entry, target, progress)
+        try:
+            _download(entry, target, progress)
+        except DownloadError:
+            if created:
+                folder.rmdir()  # only our temporary files were in it, and they are gone
+            raise
     if not entry.is_zip:
         return [target]
     _extract(target, folder)

@@ -83,7 +83,7 @@ def _entry(server: _Server, path: str = "/corpus.txt", data: bytes = TEXT, **cha
 
 
 def _leftovers(folder: Path) -> list[str]:
-    return sorted(p.name for p in folder.rglob("*") if p.is_file())
+    return sorted(p.name for p in folder.rglob("*"))
 
 
 def test_plain_file_is_downloaded_verified_and_then_reused(server, tmp_path):
@@ -227,7 +227,7 @@ def test_cli_get_bad_checksum_is_one_line_and_nonzero(server, tmp_path):
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: could not get corpus 'local-text'")
     assert len(result.stderr.strip().splitlines()) == 1
-    assert _leftovers(tmp_path / "cache") == []
+    assert _leftovers(tmp_path / "cache" / "corpora") == []
 
 
 def test_cli_list_and_unknown_name(server, tmp_path):
