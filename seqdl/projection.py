@@ -9,18 +9,16 @@ hook) and checks what comes back.
 from __future__ import annotations
 
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
 from .errors import InputError, PluginError, SeqdlError, ShapeError, VocabularyError
-
-if TYPE_CHECKING:
-    from .plugins import PluginHost
+from .plugins import PluginHost, lookup
 
 
 def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsne", *,
-            host: "PluginHost | None" = None, **options: Any) -> np.ndarray:
+            host: PluginHost | None = None, **options: Any) -> np.ndarray:
     """Map vectors to 2-D with the projection registered as ``method``; returns an (N, 2) float64 array.
 
     ``vectors`` is either word vectors with ``key_to_index`` and ``vectors``
@@ -37,7 +35,7 @@ def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsn
     >>> xy = seqdl.project(kv, ["king", "queen", "man", "woman"], method="pca")
     """
     matrix = _rows(vectors, words)
-    function = find_projection(method, host)
+    function = lookup("projections", method, host)
     _check_options(method, function, options)
     result = np.asarray(function(matrix, **options), dtype=np.float64)
     if result.shape != (matrix.shape[0], 2):
@@ -45,22 +43,6 @@ def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsn
     if not np.isfinite(result).all():
         raise PluginError(f"projection {method!r} returned NaN or infinite coordinates")
     return result
-
-
-def find_projection(method: str, host: "PluginHost | None" = None) -> Callable[..., Any]:
-    """The projection function registered as ``method`` with ``host`` (default: the installed plugins).
-
-    An unknown name is a one-line :class:`~seqdl.SeqdlError` listing the available ones.
-    """
-    from .plugins import lookup
-
-    if host is None:
-        return lookup("projections", method)
-    projections = host.registry("projections")
-    if method not in projections:
-        choices = ", ".join(sorted(projections)) or "none installed"
-        raise SeqdlError(f"unknown projection {method!r} (available: {choices})")
-    return projections[method]
 
 
 def _rows(vectors: Any, words: Sequence[str] | None) -> np.ndarray:

@@ -118,11 +118,10 @@ def project_command(vectors_path, top, words_list, words_file, method, perplexit
     limit = DEFAULT_TOP if wanted is None and top is None else top
 
     import seqdl
-    from seqdl.plugins import PluginHost
-    from seqdl.projection import find_projection
+    from seqdl.plugins import current_host, lookup
 
-    host = click.get_current_context().find_object(PluginHost)  # the host this command line was built with
-    find_projection(method, host)  # an unknown method fails before the vectors load
+    host = current_host()  # the host this command line was built with
+    lookup("projections", method, host)  # an unknown method fails before the vectors load
 
     def say(message: str) -> None:
         if not quiet:
