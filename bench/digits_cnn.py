@@ -187,10 +187,10 @@ def main(argv=None) -> int:
         return 0
     print(f"digits CNN, {args.epochs} epochs, batch 32, Adam 1e-3, {len(data[0])} train / {len(data[1])} test, "
           f"medians of {args.repeats} alternating repeats")
-    print(f"  seqdl (1 thread)  : {result['seqdl_samples_per_s']:7.0f} samples/s  "
+    print(f"  {'seqdl, 1 thread':17s} {result['seqdl_samples_per_s']:7.0f} samples/s  "
           f"test acc {result['seqdl_test_accuracy']:.4f}")
     for t, v in per_threads.items():
-        print(f"  torch ({t} thread{'s' if t > 1 else ''}) : {v['samples_per_s']:7.0f} samples/s  "
+        print(f"  {f'torch, {t} thread' + ('s' if t > 1 else ''):17s} {v['samples_per_s']:7.0f} samples/s  "
               f"test acc {v['test_accuracy']:.4f}  seqdl/torch speed ratio {v['median_ratio']:.2f}x")
     print(f"  ratio against torch's faster setting ({fastest} thread{'s' if fastest > 1 else ''}): "
           f"{result['median_ratio_vs_fastest_torch']:.2f}x")
@@ -198,8 +198,9 @@ def main(argv=None) -> int:
         print(f"digits MLP 64-128-10, Adam 1e-3, batch 32, {args.mlp_epochs} epochs, median of {args.mlp_seeds} seeds:"
               f" seqdl test acc {result['seqdl_mlp_accuracy']:.4f} vs scikit-learn MLPClassifier(128) "
               f"{result['sklearn_mlp_accuracy']:.4f}")
-        print(f"  seqdl   {' '.join(f'{a:.4f}' for a in result['seqdl_mlp_accuracies'])}")
-        print(f"  sklearn {' '.join(f'{a:.4f}' for a in result['sklearn_mlp_accuracies'])}")
+        for side in ("seqdl", "sklearn"):
+            accs = result[f"{side}_mlp_accuracies"]
+            print(f"  {side:8s}{' '.join(f'{a:.4f}' for a in accs)}  mean {statistics.mean(accs):.4f}")
     return 0
 
 
