@@ -7,7 +7,8 @@ import numpy as np
 from ..errors import ShapeError
 from .base import Layer
 from .conv import _pair
-from .kernels.pool import avg_pool_backward, avg_pool_forward, max_pool_backward, max_pool_forward
+from .kernels.pool import (avg_pool_backward, avg_pool_forward, max_pool_2x2_forward, max_pool_backward,
+                           max_pool_forward)
 
 
 class _Pool(Layer):
@@ -54,7 +55,10 @@ class _MaxPool(_Pool):
     def forward(self, x, training=False):
         x4, kh, kw, sh, sw, y = self._prepare(x)
         self._argmax = np.empty(y.shape, dtype=np.int64)
-        max_pool_forward(x4, kh, kw, sh, sw, y, self._argmax)
+        if (kh, kw, sh, sw) == (2, 2, 2, 2):
+            max_pool_2x2_forward(x4, y, self._argmax)
+        else:
+            max_pool_forward(x4, kh, kw, sh, sw, y, self._argmax)
         self._dtype_seen = y.dtype
         return self._output(y)
 

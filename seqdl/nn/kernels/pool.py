@@ -29,6 +29,34 @@ def max_pool_forward(x, kh, kw, sh, sw, y, argmax):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def max_pool_2x2_forward(x, y, argmax):
+    """max_pool_forward for the common 2x2 window with stride 2, unrolled (about 2x faster)."""
+    n_, c_, oh, ow = y.shape
+    w_ = x.shape[3]
+    for n in range(n_):
+        for c in range(c_):
+            plane = x[n, c]
+            for oy in range(oh):
+                top = plane[2 * oy]
+                bottom = plane[2 * oy + 1]
+                for ox in range(ow):
+                    j = 2 * ox
+                    best = top[j]
+                    where = 2 * oy * w_ + j
+                    if top[j + 1] > best:
+                        best = top[j + 1]
+                        where += 1
+                    if bottom[j] > best:
+                        best = bottom[j]
+                        where = (2 * oy + 1) * w_ + j
+                    if bottom[j + 1] > best:
+                        best = bottom[j + 1]
+                        where = (2 * oy + 1) * w_ + j + 1
+                    y[n, c, oy, ox] = best
+                    argmax[n, c, oy, ox] = where
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def max_pool_backward(dy, argmax, dx):
     """Route each output gradient to the input position that won the window."""
     n_, c_, oh, ow = dy.shape
