@@ -145,3 +145,17 @@ def test_loading_something_else_is_a_model_file_error(tmp_path):
     save_npz(broken, arrays, meta)
     with pytest.raises(ModelFileError, match="lstm0.weight_hh"):
         LanguageModel.load(broken)
+
+
+def test_worker_threads_train_the_same_model():
+    """workers=2 splits the batch rows over threads (BLAS single-threaded meanwhile): same losses."""
+    text = _repetitive_text(20)
+    histories = []
+    for workers in (1, 2):
+        model = _tiny_model(text, seed=5)
+        ids = model.vocab.ids(split_tokens(text, "char"))
+        config = TrainConfig(seq_len=8, batch_size=8, lr=1e-2, steps=5, workers=workers)
+        histories.append(train(model, ids[:-60], ids[-60:], config))
+        assert model.workers == workers
+    np.testing.assert_allclose(histories[1].train_loss, histories[0].train_loss, rtol=1e-5)
+    np.testing.assert_allclose(histories[1].val_loss, histories[0].val_loss, rtol=1e-5)
