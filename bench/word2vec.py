@@ -12,7 +12,8 @@ building to the end of training; words/s is corpus words x epochs / time.
 Quality: both sets of vectors are loaded into gensim's KeyedVectors and
 scored with gensim's evaluate_word_analogies (questions-words.txt, the 300k
 most frequent words, case-insensitive, 3CosAdd) and evaluate_word_pairs
-(wordsim353.tsv, Spearman), so both are evaluated by the same code.
+(wordsim353.tsv, Spearman), so both are evaluated by the same code. Repeat r
+uses seed r for both libraries; quality is the mean over the repeats.
 """
 
 from __future__ import annotations
@@ -46,23 +47,23 @@ def load_sentences(path: Path, max_words: int | None) -> list[list[str]]:
     return sentences
 
 
-def train_gensim(sentences, model: str, workers: int, args):
+def train_gensim(sentences, model: str, workers: int, seed: int, args):
     from gensim.models import Word2Vec
 
     w2v = Word2Vec(vector_size=args.dim, window=args.window, negative=args.negative, min_count=args.min_count,
                    sample=args.sample, alpha=_alpha(model), min_alpha=1e-4, sg=int(model == "skipgram"),
-                   hs=0, cbow_mean=1, workers=workers, epochs=args.epochs, seed=1)
+                   hs=0, cbow_mean=1, workers=workers, epochs=args.epochs, seed=seed)
     w2v.build_vocab(sentences)
     w2v.train(sentences, total_examples=w2v.corpus_count, epochs=args.epochs)
     return w2v.wv
 
 
-def train_seqdl(sentences, model: str, workers: int, args):
+def train_seqdl(sentences, model: str, workers: int, seed: int, args):
     import seqdl
 
     w2v = seqdl.Word2Vec(model=model, dim=args.dim, window=args.window, negative=args.negative,
                          min_count=args.min_count, sample=args.sample, alpha=_alpha(model), min_alpha=1e-4,
-                         workers=workers, epochs=args.epochs, seed=1)
+                         workers=workers, epochs=args.epochs, seed=seed)
     return w2v.train(sentences).wv
 
 
@@ -110,8 +111,11 @@ def main(argv: list[str] | None = None) -> None:
           f"dim {args.dim}, window {args.window}, negative {args.negative}, min-count {args.min_count}, "
           f"sample {args.sample}, {args.epochs} epochs, {args.repeats} repeats; "
           f"gensim {gensim.__version__}, seqdl {seqdl.__version__}", flush=True)
-    train_seqdl(sentences[:50], "skipgram", 1, argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1}))
-    train_seqdl(sentences[:50], "cbow", 1, argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1}))
+    started = time.perf_counter()
+    warm_up = argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1})
+    train_seqdl([s[:2000] for s in sentences[:5]], "skipgram", 1, 1, warm_up)
+    print(f"seqdl first run (numba compile or cache load) on 10k words: {time.perf_counter() - started:.1f} s; "
+          "timed runs below are warm", flush=True)
 
     trainers = {"gensim": train_gensim, "seqdl": train_seqdl}
     print(f"{'model':<9} {'workers':>7} {'gensim w/s':>11} {'seqdl w/s':>11} {'ratio':>6}  "
@@ -119,18 +123,17 @@ def main(argv: list[str] | None = None) -> None:
     for model in args.models.split(","):
         for workers in map(int, args.workers.split(",")):
             speeds: dict[str, list[float]] = {"gensim": [], "seqdl": []}
-            quality: dict[str, tuple[float, float]] = {}
+            quality: dict[str, list[tuple[float, float]]] = {"gensim": [], "seqdl": []}
             for repeat in range(args.repeats):
                 order = ["gensim", "seqdl"] if repeat % 2 == 0 else ["seqdl", "gensim"]
                 for name in order:
                     started = time.perf_counter()
-                    kv = trainers[name](sentences, model, workers, args)
+                    kv = trainers[name](sentences, model, workers, repeat + 1, args)
                     speeds[name].append(n_words * args.epochs / (time.perf_counter() - started))
-                    if name not in quality:
-                        quality[name] = evaluate(list(kv.index_to_key), np.asarray(kv.vectors))
+                    quality[name].append(evaluate(list(kv.index_to_key), np.asarray(kv.vectors)))
             ratios = [s / g for s, g in zip(speeds["seqdl"], speeds["gensim"])]
-            g_acc, g_ws = quality["gensim"]
-            s_acc, s_ws = quality["seqdl"]
+            g_acc, g_ws = np.mean(quality["gensim"], axis=0)
+            s_acc, s_ws = np.mean(quality["seqdl"], axis=0)
             print(f"{model:<9} {workers:>7} {statistics.median(speeds['gensim']):>11,.0f} "
                   f"{statistics.median(speeds['seqdl']):>11,.0f} {statistics.median(ratios):>5.2f}x  "
                   f"{g_acc:>10.1%}/{s_acc:<10.1%}  {g_ws:>9.3f}/{s_ws:<9.3f}", flush=True)

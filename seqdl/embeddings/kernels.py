@@ -252,11 +252,12 @@ def train_job(syn0, syn1, ids, sentence_ends, keep, accept, alias, log_q, tables
                     neu1[0, d] *= scale
                 pair_loss, state = _predict(neu1, 0, target, syn1, alpha, loss_kind, negative, work, state,
                                             accept, alias, tables, candidates, corrections, coef)
+                # Each context word gets the whole error, as in word2vec.c and gensim (cbow_mean=1).
                 for j in range(lo, hi):
                     if j != i:
                         context = sentence[j]
                         for d in range(dim):
-                            syn0[context, d] += work[d] * scale
+                            syn0[context, d] += work[d]
                 loss += pair_loss
                 predictions += 1
             if loss != loss:

@@ -130,7 +130,7 @@ class Word2Vec:
             raise CorpusError(f"no word occurs at least {p.min_count} times (min-count {p.min_count}); "
                               "lower --min-count or use a larger corpus", path=where)
         rng = np.random.default_rng(p.seed)
-        syn0 = ((rng.random((len(vocab), p.dim), dtype=np.float32) - 0.5) / p.dim).astype(np.float32)
+        syn0 = (rng.random((len(vocab), p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)  # gensim's
         syn1 = np.zeros_like(syn0)
         self.loss_history, self.predictions_per_epoch = self._run(vocab, sentences, syn0, syn1, progress)
         self.wv = KeyedVectors(vocab.words, syn0, vocab.counts)
