@@ -32,16 +32,10 @@ def _method_option():
 
 
 def _method(name: str):
-    """The analogy method ``name`` from the registry of the host that built this command line."""
-    from seqdl.errors import SeqdlError
-    from seqdl.plugins import PluginHost, default_host
+    """The analogy method ``name`` from the plugins of the command line being run."""
+    from seqdl.plugins import lookup
 
-    context = click.get_current_context(silent=True)
-    host = (context.find_object(PluginHost) if context is not None else None) or default_host()
-    methods = host.registry("analogy_methods")
-    if name not in methods:
-        raise SeqdlError(f"unknown analogy method {name!r} (available: {', '.join(sorted(methods)) or 'none'})")
-    return methods[name]
+    return lookup("analogy_methods", name)
 
 
 def _print_ranked(answers: list[tuple[str, float]], as_json: bool) -> None:
