@@ -4,12 +4,13 @@ CNN: conv16(3x3 same)-ReLU-maxpool2-conv32(3x3 same)-ReLU-maxpool2-flatten-
 dropout 0.25-dense64-ReLU-dense10, Adam 1e-3, batch 32, 30 epochs, on
 scikit-learn's load_digits (75/25 stratified split, random_state 0). Both
 sides use PyTorch's default init (Kaiming uniform a=sqrt(5)), shuffle every
-epoch and train the same number of steps. Runs alternate seqdl, torch, seqdl,
-torch... and the median of the per-pair ratios is reported, so load from
-other processes hits both sides alike.
+epoch and train the same number of steps. The runs are interleaved epoch by
+epoch (seqdl, torch 2 threads, torch 1 thread, then rotated), so load from
+other processes hits all sides alike; each repeat gives a ratio of total
+training times and the median over repeats is reported.
 
-Threads: seqdl runs single-threaded (Numba kernels are serial; BLAS limited
-to 1 thread with threadpoolctl). torch runs both with its default intra-op
+Threads: seqdl runs single-threaded (Numba kernels are serial; Sequential.fit
+caps BLAS at 1 thread by default). torch runs both with its default intra-op
 thread count and with 1 thread (each printed); the headline ratio is against
 whichever torch setting was faster.
 
@@ -68,41 +69,67 @@ def torch_cnn(torch, seed: int):
     )
 
 
-def run_seqdl(data, epochs: int, seed: int) -> tuple[float, float]:
-    """Train the seqdl CNN; (training seconds, test accuracy)."""
-    X_train, X_test, y_train, y_test = data
-    model = seqdl_cnn(seed)
-    with threadpool_limits(limits=1, user_api="blas"):
+class SeqdlRun:
+    """The seqdl CNN in training, one epoch at a time through the public ``fit``."""
+
+    def __init__(self, data, seed: int):
+        self.X_train, self.X_test, self.y_train, self.y_test = data
+        self.model = seqdl_cnn(seed)
+        self.optimizer = nn.optim.Adam(self.model, lr=1e-3)
+        self.rng = np.random.default_rng(seed)
+
+    def epoch(self) -> float:
+        """Train one epoch; its wall-clock seconds."""
         started = time.perf_counter()
-        model.fit(X_train, y_train, epochs=epochs, batch_size=32,
-                  optimizer=nn.optim.Adam(model, lr=1e-3), loss="cross_entropy", seed=seed, verbose=False)
-        seconds = time.perf_counter() - started
-        accuracy = model.evaluate(X_test, y_test)["accuracy"]
-    return seconds, accuracy
+        self.model.fit(self.X_train, self.y_train, epochs=1, batch_size=32, optimizer=self.optimizer,
+                       loss="cross_entropy", seed=self.rng, verbose=False)
+        return time.perf_counter() - started
+
+    def accuracy(self) -> float:
+        """Test accuracy."""
+        return self.model.evaluate(self.X_test, self.y_test)["accuracy"]
 
 
-def run_torch(torch, data, epochs: int, seed: int) -> tuple[float, float]:
-    """Train the torch CNN with a plain loop; (training seconds, test accuracy)."""
-    X_train, X_test, y_train, y_test = (torch.from_numpy(np.ascontiguousarray(a)) for a in data)
-    y_train, y_test = y_train.long(), y_test.long()
-    model = torch_cnn(torch, seed)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    started = time.perf_counter()
-    model.train()
-    for _ in range(epochs):
-        order = torch.randperm(len(X_train))
+class TorchRun:
+    """The torch CNN in training with a plain loop, one epoch at a time, at a given thread count."""
+
+    def __init__(self, torch, data, seed: int, threads: int):
+        self.torch, self.threads = torch, threads
+        self.X_train, self.X_test, self.y_train, self.y_test = (torch.from_numpy(np.ascontiguousarray(a))
+                                                                for a in data)
+        self.y_train, self.y_test = self.y_train.long(), self.y_test.long()
+        self.model = torch_cnn(torch, seed)
+        self.optimizer = torch.optim.Adam(self.model.parameters(), lr=1e-3)
+        self.loss = torch.nn.CrossEntropyLoss()
+
+    def epoch(self) -> float:
+        """Train one epoch; its wall-clock seconds."""
+        self.torch.set_num_threads(self.threads)
+        started = time.perf_counter()
+        self.model.train()
+        order = self.torch.randperm(len(self.X_train))
         for start in range(0, len(order), 32):
             idx = order[start:start + 32]
-            opt.zero_grad()
-            loss = loss_fn(model(X_train[idx]), y_train[idx])
-            loss.backward()
-            opt.step()
-    seconds = time.perf_counter() - started
-    model.eval()
-    with torch.no_grad():
-        accuracy = float((model(X_test).argmax(1) == y_test).float().mean())
-    return seconds, accuracy
+            self.optimizer.zero_grad()
+            self.loss(self.model(self.X_train[idx]), self.y_train[idx]).backward()
+            self.optimizer.step()
+        return time.perf_counter() - started
+
+    def accuracy(self) -> float:
+        """Test accuracy."""
+        self.model.eval()
+        with self.torch.no_grad():
+            return float((self.model(self.X_test).argmax(1) == self.y_test).float().mean())
+
+
+def train_side_by_side(runs: list, epochs: int) -> list[float]:
+    """Train all runs epoch by epoch, rotating who goes first; total seconds of each."""
+    seconds = [0.0] * len(runs)
+    for epoch in range(epochs):
+        for k in range(len(runs)):
+            i = (epoch + k) % len(runs)
+            seconds[i] += runs[i].epoch()
+    return seconds
 
 
 def run_mlps(data, epochs: int, seeds: int) -> dict:
@@ -129,7 +156,7 @@ def run_mlps(data, epochs: int, seeds: int) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3, help="alternating timed runs per side")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved timed trainings per side")
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--mlp-epochs", type=int, default=40)
     parser.add_argument("--mlp-seeds", type=int, default=5)
@@ -148,9 +175,9 @@ def main(argv=None) -> int:
     log = (lambda *a: None) if args.json else (lambda *a: print(*a, file=sys.stderr, flush=True))
 
     started = time.perf_counter()
-    run_seqdl(data, 1, seed=99)  # compile (or load cached) Numba kernels before timing
+    SeqdlRun(data, seed=99).epoch()  # compile (or load cached) Numba kernels before timing
     warmup = time.perf_counter() - started
-    run_torch(torch, data, 1, seed=99)
+    TorchRun(torch, data, 99, thread_counts[0]).epoch()
     log(f"warm-up epoch incl. Numba compile/cache load: {warmup:.2f}s; seqdl 1 thread (serial Numba, "
         f"BLAS limited to 1); torch threads {thread_counts}")
 
@@ -158,15 +185,15 @@ def main(argv=None) -> int:
     theirs = {t: [] for t in thread_counts}
     ratios = {t: [] for t in thread_counts}
     for r in range(args.repeats):
-        s_sec, s_acc = run_seqdl(data, args.epochs, seed=r)
-        ours.append((samples / s_sec, s_acc))
-        line = f"repeat {r + 1}: seqdl {samples / s_sec:7.0f} samples/s acc {s_acc:.4f}"
-        for threads in thread_counts:
-            torch.set_num_threads(threads)
-            t_sec, t_acc = run_torch(torch, data, args.epochs, seed=r)
-            theirs[threads].append((samples / t_sec, t_acc))
+        runs = [SeqdlRun(data, seed=r)] + [TorchRun(torch, data, r, t) for t in thread_counts]
+        s_sec, *t_secs = train_side_by_side(runs, args.epochs)
+        ours.append((samples / s_sec, runs[0].accuracy()))
+        line = f"repeat {r + 1}: seqdl {samples / s_sec:7.0f} samples/s acc {ours[-1][1]:.4f}"
+        for threads, t_sec, run in zip(thread_counts, t_secs, runs[1:]):
+            theirs[threads].append((samples / t_sec, run.accuracy()))
             ratios[threads].append(t_sec / s_sec)
-            line += f" | torch {threads}t {samples / t_sec:7.0f} samples/s acc {t_acc:.4f} ratio {t_sec / s_sec:.2f}"
+            line += (f" | torch {threads}t {samples / t_sec:7.0f} samples/s acc {theirs[threads][-1][1]:.4f}"
+                     f" ratio {t_sec / s_sec:.2f}")
         log(line)
     per_threads = {t: {"samples_per_s": statistics.median(x[0] for x in theirs[t]),
                        "test_accuracy": statistics.median(x[1] for x in theirs[t]),
@@ -186,7 +213,7 @@ def main(argv=None) -> int:
         print(json.dumps(result))
         return 0
     print(f"digits CNN, {args.epochs} epochs, batch 32, Adam 1e-3, {len(data[0])} train / {len(data[1])} test, "
-          f"medians of {args.repeats} alternating repeats")
+          f"medians of {args.repeats} interleaved repeats")
     print(f"  {'seqdl, 1 thread':17s} {result['seqdl_samples_per_s']:7.0f} samples/s  "
           f"test acc {result['seqdl_test_accuracy']:.4f}")
     for t, v in per_threads.items():
