@@ -8,12 +8,10 @@ reused, never fetched again. Only the standard library is used (urllib).
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import shutil
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -21,6 +19,7 @@ from pathlib import Path, PurePosixPath
 from typing import IO, Callable
 
 from seqdl.errors import SeqdlError
+from seqdl.io import atomic_write
 
 from .catalog import Corpus
 
@@ -67,17 +66,10 @@ def _copy_hashing(source: IO[bytes], sink: IO[bytes], progress: Progress | None)
 def _fetch_one(url: str, target: Path, entry: Corpus, progress: Progress | None) -> None:
     """Download ``url`` to ``target`` through a temporary file; rename only if the sha256 matches."""
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as sink, urllib.request.urlopen(request, timeout=60) as response:
-            got = _copy_hashing(response, sink, progress)
-        if got != entry.sha256:
+    with atomic_write(target, "wb") as sink, urllib.request.urlopen(request, timeout=60) as response:
+        got = _copy_hashing(response, sink, progress)
+        if got != entry.sha256:  # raising inside atomic_write deletes the temporary file
             raise DownloadError(f"sha256 {got} is not the expected {entry.sha256}, refused and deleted")
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 def _download(entry: Corpus, target: Path, progress: Callable[[int], Progress] | None) -> None:
@@ -113,15 +105,8 @@ def _extract(archive: Path, folder: Path) -> None:
                 if target.is_file() and target.stat().st_size == info.file_size:
                     continue
                 target.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
-                try:
-                    with os.fdopen(fd, "wb") as sink, zf.open(info) as source:
-                        shutil.copyfileobj(source, sink, _CHUNK)
-                    os.replace(tmp, target)
-                except BaseException:
-                    with contextlib.suppress(FileNotFoundError):
-                        os.unlink(tmp)
-                    raise
+                with atomic_write(target, "wb") as sink, zf.open(info) as source:
+                    shutil.copyfileobj(source, sink, _CHUNK)
     except zipfile.BadZipFile as exc:
         raise DownloadError(f"{archive}: not a valid zip archive ({exc})") from None
 
