@@ -56,7 +56,7 @@ def make_jobs(sentences: Iterable[Sequence[str]], index: Mapping[str, int], epoc
         for start in range(0, len(sentence), job_words):
             if len(ids) == job_words:
                 yield flush()
-            ids.extend(map(lookup, sentence[start:start + job_words]))
+            ids.extend(map(lookup, sentence if len(sentence) <= job_words else sentence[start:start + job_words]))
             ends.append(len(ids))
     if ids:
         yield flush()
