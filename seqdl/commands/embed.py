@@ -61,8 +61,6 @@ def embed_command(corpus: Path, output: Path, model: str, loss: str, dim: int, w
                    max_vocab=max_vocab, sample=sample, alpha=alpha, min_alpha=min_alpha, epochs=epochs,
                    workers=workers, seed=seed, lowercase=lowercase)
     bar = None if quiet else ProgressLine()
-    if bar is not None:
-        click.echo(f"counting words in {corpus}...", err=True)
     started = time.perf_counter()
     w2v.train(corpus, progress=bar)
     if bar is not None:
