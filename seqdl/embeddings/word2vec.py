@@ -84,8 +84,15 @@ class Word2Vec:
     ``train`` takes a path to a UTF-8 text file (one sentence per line,
     tokens separated by whitespace, lowercased unless ``lowercase=False``)
     or a re-iterable of token lists, used as given. After training, ``wv``
-    holds the word vectors and ``loss_history`` the mean loss per
-    prediction of each epoch.
+    holds the word vectors, ``syn1`` the output weights, ``loss_history``
+    the mean loss per prediction of each epoch (summed over all workers'
+    jobs), ``predictions_per_epoch`` how many predictions each epoch made and
+    ``words_per_second`` the training speed.
+
+    Several workers train Hogwild-style (shared matrices, no locks). Which
+    words are subsampled and which windows and noise words are drawn depends
+    only on the seed and the job, so with one worker a seed gives identical
+    vectors, and with several the same predictions in a different order.
     """
 
     def __init__(self, model: str = "skipgram", loss: str = "negative", dim: int = 100, window: int = 5,
