@@ -114,14 +114,12 @@ def test_decoder_choice():
     assert decoder_choice("mine", None, 0.5, 3, None, None) == ("mine", {"temperature": 0.5, "top_k": 3})
 
 
-def test_end_to_end_in_a_subprocess(tmp_path, run_seqdl, make_distribution):
+def test_end_to_end_in_a_subprocess(tmp_path, run_seqdl):
+    """The installed command line with the installed decoder plugins."""
     _corpus(tmp_path / "corpus.txt")
-    # the sampling plugin's entry point, as its installed distribution declares it
-    site = make_distribution(tmp_path / "site", "seqdl-sampling-entry", "1.0", {}, {"sampling": "seqdl_sampling"})
     trained = run_seqdl("train", "corpus.txt", "--steps", "3", "--quiet", *TINY, cwd=tmp_path)
     assert trained.returncode == 0, trained.stderr
     assert trained.stderr == "" and (tmp_path / "model.npz").is_file()
-    generated = run_seqdl("generate", "--prompt", "the", "--length", "10", "--seed", "0", cwd=tmp_path,
-                          pythonpath=site)
+    generated = run_seqdl("generate", "--prompt", "the", "--length", "10", "--seed", "0", cwd=tmp_path)
     assert generated.returncode == 0, generated.stderr
     assert generated.stdout.startswith("the") and len(generated.stdout) == len("the") + 10 + 1
