@@ -144,7 +144,7 @@ class Sequential(Layer):
                 history.setdefault(key, []).append(value)
             if verbose:
                 figures = "  ".join(f"{k} {v:.4f}" for k, v in record.items())
-                print(f"epoch {epoch + 1}/{epochs}  {figures}  ({time.perf_counter() - started:.1f}s)",
+                print(f"epoch {epoch + 1}/{epochs}  {figures}  ({time.perf_counter() - started:.2f}s)",
                       file=sys.stderr, flush=True)
             if early_stopping is not None:
                 monitor = early_stopping.monitor if early_stopping.monitor in record else "loss"
