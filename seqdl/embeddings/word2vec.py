@@ -17,7 +17,8 @@ from ..io import load_npz, save_npz
 from ..text.tokenize import file_sentences
 from ..text.vocab import Vocabulary
 from . import kernels
-from .jobs import JOB_WORDS, Job, make_jobs
+from .jobcache import JobCache
+from .jobs import JOB_WORDS, make_jobs
 from .keyedvectors import KeyedVectors
 from .noise import alias_table, noise_distribution
 
@@ -173,12 +174,19 @@ class Word2Vec:
         def produce() -> None:
             try:
                 number, words_before = 0, 0
-                for epoch in range(p.epochs):
-                    for job in make_jobs(sentences(), vocab.index, epoch, number, words_before):
-                        jobs.put(job)
-                        number, words_before = job.number + 1, job.words_before + job.words
-                        if failure:
-                            return
+                with JobCache() as cache:
+                    for epoch in range(p.epochs):
+                        if epoch == 0:
+                            source = make_jobs(sentences(), vocab.index, epoch, number, words_before)
+                        else:
+                            source = cache.replay(epoch, number, words_before)
+                        for job in source:
+                            if epoch == 0 and p.epochs > 1:
+                                cache.add(job)
+                            jobs.put(job)
+                            number, words_before = job.number + 1, job.words_before + job.words
+                            if failure:
+                                return
             except BaseException as exc:  # reported by the main thread
                 failure.append(exc)
             finally:

@@ -112,3 +112,25 @@ def test_save_and_load_round_trip(planted, tmp_path):
     np.testing.assert_array_equal(back.wv.vectors, w2v.wv.vectors)
     np.testing.assert_array_equal(back.syn1, w2v.syn1)
     np.testing.assert_array_equal(back.wv.counts, w2v.wv.counts)
+
+
+def test_job_cache_replays_the_first_epochs_jobs_and_cleans_up():
+    from seqdl.embeddings.jobcache import JobCache
+
+    index = WordIndex({"a": 0, "b": 1, "c": 2})
+    sentences = [["a", "b", "zz"] * 40, ["c"], ["b", "a"] * 70]
+    first = list(make_jobs(sentences, index, epoch=0, first_number=0, words_before=0, job_words=100))
+    with JobCache() as cache:
+        for job in first:
+            cache.add(job)
+        folder = cache._ids_path.parent
+        total = sum(j.words for j in first)
+        again = list(cache.replay(epoch=1, first_number=len(first), words_before=total))
+        assert list(cache.replay(epoch=2, first_number=0, words_before=0))[-1].ids.tolist() == first[-1].ids.tolist()
+    assert not folder.exists()
+    assert [j.number for j in again] == list(range(len(first), 2 * len(first)))
+    assert all(j.epoch == 1 for j in again)
+    assert [j.words_before for j in again] == [total + j.words_before for j in first]
+    for old, new in zip(first, again):
+        np.testing.assert_array_equal(new.ids, old.ids)
+        np.testing.assert_array_equal(new.sentence_ends, old.sentence_ends)
