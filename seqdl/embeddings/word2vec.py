@@ -213,10 +213,16 @@ class Word2Vec:
         for thread in threads:
             thread.start()
         reported = 0
-        while any(t.is_alive() for t in threads):
-            threads[-1].join(0.5)
-            if progress is not None:
-                reported = self._report(progress, results, reported, total, started)
+        try:
+            while any(t.is_alive() for t in threads):
+                threads[-1].join(0.5)
+                if progress is not None:
+                    reported = self._report(progress, results, reported, total, started)
+        except BaseException as exc:  # Ctrl-C: stop the threads, which removes the job cache
+            failure.append(exc)
+            for thread in threads:
+                thread.join()
+            raise
         if failure:
             raise failure[0]
         elapsed = time.perf_counter() - started

@@ -134,3 +134,20 @@ def test_job_cache_replays_the_first_epochs_jobs_and_cleans_up():
     for old, new in zip(first, again):
         np.testing.assert_array_equal(new.ids, old.ids)
         np.testing.assert_array_equal(new.sentence_ends, old.sentence_ends)
+
+
+def test_an_interrupted_training_stops_its_threads_and_leaves_no_temporary_files(monkeypatch, tmp_path):
+    import tempfile
+    import threading
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    sentences = planted_sentences(n_sentences=3000)
+
+    def interrupt(progress):
+        raise KeyboardInterrupt
+
+    before = threading.active_count()
+    with pytest.raises(KeyboardInterrupt):
+        Word2Vec(workers=2, **{**SMALL, "epochs": 50}).train(sentences, progress=interrupt)
+    assert threading.active_count() == before
+    assert list(tmp_path.iterdir()) == []
