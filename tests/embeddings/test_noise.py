@@ -8,7 +8,7 @@ from numba import njit
 from seqdl.embeddings.noise import alias_table, draw_noise, noise_distribution, seed_state
 
 
-@njit(cache=True)
+@njit
 def _draws(accept, alias, n, seed):
     state = seed_state(seed, 0)
     out = np.empty(n, dtype=np.int64)
