@@ -43,7 +43,7 @@ def make_cli(host: PluginHost | None = None) -> click.Group:
     ``host`` defaults to the installed plugins (:func:`seqdl.plugins.default_host`);
     tests pass their own to add a plugin without reloading any module. The
     host is the context object, so a command reaches the registries it was
-    built with through ``click.get_current_context().find_object(PluginHost)``.
+    built with through :func:`seqdl.plugins.current_host` (and ``lookup``).
     """
     host = default_host() if host is None else host
 
