@@ -68,8 +68,8 @@ def write_word2vec(path: str | os.PathLike, words: Sequence[str], vectors: np.nd
         else:
             row_format = " ".join(["%.9g"] * dim)
             lines = []
-            for word, row in zip(words, vectors.tolist()):
-                lines.append(f"{word} {row_format % tuple(row)}\n")
+            for word, row in zip(words, vectors):  # row by row: tolist() of the whole matrix costs GBs
+                lines.append(f"{word} {row_format % tuple(row.tolist())}\n")
                 if len(lines) >= 4096:
                     fh.write("".join(lines).encode("utf-8"))
                     lines.clear()
