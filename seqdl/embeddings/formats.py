@@ -132,16 +132,19 @@ def _read_text(fh, path: Path, count: int, dim: int) -> tuple[list[str], np.ndar
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise ModelFileError(f"invalid UTF-8 ({exc.reason})", path=str(path), line=lineno) from None
-        # Split numbers off the right so an odd word from another tool still loads.
+        # Split numbers off the right so a word with other whitespace (fastText splits only on
+        # ASCII spaces) still loads; a space left in the word means too many values.
         parts = line.rstrip().rsplit(" ", dim)
-        if len(parts) != dim + 1 or not parts[0]:
-            raise ModelFileError(f"expected a word and {dim} numbers, found {len(parts) - 1} fields",
+        word = parts[0].lstrip()
+        if len(parts) != dim + 1 or not word or " " in word:
+            found = len(line.strip().split(" ")) - 1
+            raise ModelFileError(f"expected a word and {dim} numbers, found {found} fields",
                                  path=str(path), line=lineno)
         try:
             vectors[index] = [float(v) for v in parts[1:]]
         except ValueError:
             raise ModelFileError("a vector value is not a number", path=str(path), line=lineno) from None
-        words.append(parts[0].lstrip())
+        words.append(word)
     return words, vectors
 
 

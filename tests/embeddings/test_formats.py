@@ -74,6 +74,7 @@ def _write(path, data: bytes):
     (b"hello world\n", "line 1"),
     (b"2 3\na 1 2 3\n", "line 3"),               # truncated: one vector of two
     (b"2 3\na 1 2 3\nb 1 2\n", "line 3"),        # too few values
+    (b"2 3\na 1 2 3\nb 1 2 3 4\n", "line 3"),    # too many values: not a word "b 1"
     (b"1 3\na 1 x 3\n", "line 2"),               # not a number
     (b"1 3\n\xff\xfe 1 2 3\n", "line 2"),        # invalid UTF-8
 ])
