@@ -10,6 +10,7 @@ line is an error naming the file and line, not a silent skip.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -195,7 +196,7 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str, float]]:
             continue
         fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
         score = _first_number(fields[2:])
-        if score is None or len(fields) < 3:
+        if score is None:
             if header_allowed:
                 header_allowed = False
                 continue
@@ -224,10 +225,14 @@ def evaluate_pairs(kv, pairs: list[tuple[str, str, float]], restrict_vocab: int 
     vocab = case_insensitive_vocab(kv.index_to_key[:limit])
     found = [(vocab.get(a.upper()), vocab.get(b.upper()), gold) for a, b, gold in pairs]
     known = [(i, j, gold) for i, j, gold in found if i is not None and j is not None]
-    if not known:
-        raise SeqdlError("no pair has both words in the vocabulary; nothing to correlate")
+    if len(known) < 2:
+        have = "only one pair has" if known else "no pair has"
+        raise SeqdlError(f"{have} both words in the vocabulary; a correlation needs at least two")
     first, second, gold = (np.array(column) for column in zip(*known))
     normed = kv.get_normed_vectors()
     model = np.einsum("ij,ij->i", normed[first], normed[second])
-    return PairsScore(pearson=float(stats.pearsonr(gold, model)[0]), spearman=float(stats.spearmanr(gold, model)[0]),
-                      pairs=len(known), skipped=len(pairs) - len(known))
+    with warnings.catch_warnings():  # constant scores: the correlation is NaN, which the report shows
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        pearson, spearman = stats.pearsonr(gold, model)[0], stats.spearmanr(gold, model)[0]
+    return PairsScore(pearson=float(pearson), spearman=float(spearman), pairs=len(known),
+                      skipped=len(pairs) - len(known))

@@ -136,3 +136,6 @@ def test_pair_correlations_and_all_unknown(tmp_path):
     path.write_text("foo\tbar\t3\n")
     with pytest.raises(SeqdlError, match="no pair"):
         evaluate_pairs(_toy(), read_pairs(path))
+    path.write_text("man\twoman\t8\nfoo\tbar\t3\n")
+    with pytest.raises(SeqdlError, match="only one pair"):
+        evaluate_pairs(_toy(), read_pairs(path))
