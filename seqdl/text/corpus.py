@@ -25,11 +25,10 @@ _ASCII_SPACE = b" \t\r\n\x0b\x0c"
 
 @dataclass(frozen=True)
 class Piece:
-    """Text from a corpus: ``text`` starts at byte ``offset``; ``line_ends`` says if it ends a line."""
+    """Text from a corpus: ``text`` starts at byte ``offset`` of the file."""
 
     offset: int
     text: str
-    line_ends: bool
 
 
 def check_corpus_file(path: str | os.PathLike) -> Path:
@@ -64,10 +63,9 @@ def read_pieces(path: str | os.PathLike, buffer_size: int = DEFAULT_BUFFER) -> I
             if not data:
                 break
             if not block:  # end of file: the rest is the last piece
-                cut, line_ends = len(data), True
+                cut = len(data)
             else:
                 cut = data.rfind(b"\n") + 1
-                line_ends = cut > 0
                 if not cut and len(data) >= buffer_size:
                     cut = max(data.rfind(bytes([c])) for c in _ASCII_SPACE) + 1
                 if not cut:  # no whitespace yet: a single huge token, read on
@@ -78,7 +76,7 @@ def read_pieces(path: str | os.PathLike, buffer_size: int = DEFAULT_BUFFER) -> I
             if offset == 0 and text.startswith("\ufeff"):  # a UTF-8 byte-order mark is not a word
                 text = text[1:]
             saw_text = saw_text or not text.isspace()
-            yield Piece(offset, text, line_ends)
+            yield Piece(offset, text)
             offset += len(chunk)
     if not saw_text:
         raise CorpusError("the corpus has no text (only whitespace)", path=str(path))
