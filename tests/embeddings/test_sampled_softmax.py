@@ -40,7 +40,7 @@ def test_full_softmax_loss_and_gradient_are_the_cross_entropys():
     p = np.exp(logits - logits.max())
     p /= p.sum()
     loss, dh, coef = _full(h, syn1, 3)
-    assert loss == np.float64(loss) and abs(loss + np.log(p[3])) < 1e-5
+    assert abs(loss + np.log(p[3])) < 1e-5
     want = p.copy()
     want[3] -= 1
     np.testing.assert_allclose(coef, want, atol=1e-6)
