@@ -117,24 +117,33 @@ _REQUIRED = {f.name for f in fields(Corpus) if f.name != "files"}
 
 
 def _from_json(item: object, path: str, position: int) -> Corpus:
-    where = f"entry {position + 1}"
     if not isinstance(item, dict):
-        raise InputError(f"{where} is not a JSON object", path=path)
+        raise InputError(f"entry {position + 1} is not a JSON object", path=path)
+
+    def bad(problem: str) -> InputError:
+        return InputError(f"entry {position + 1} ({item.get('name', '?')}): {problem}", path=path)
+
     missing = _REQUIRED - item.keys()
     unknown = item.keys() - _FIELDS
     if missing or unknown:
-        problem = f"missing {sorted(missing)}" if missing else f"unknown fields {sorted(unknown)}"
-        raise InputError(f"{where} ({item.get('name', '?')}): {problem}", path=path)
+        raise bad(f"missing {sorted(missing)}" if missing else f"unknown fields {sorted(unknown)}")
     values = dict(item)
     for key in ("urls", "files"):
-        if isinstance(values.get(key), str):
-            values[key] = [values[key]]
-        values[key] = tuple(values.get(key, ()))
+        value = values.get(key, [])
+        value = [value] if isinstance(value, str) else value
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise bad(f"{key} must be a string or a list of strings")
+        values[key] = tuple(value)
+    for key in ("name", "sha256", "licence", "description", "preprocessing"):
+        if not isinstance(values[key], str):
+            raise bad(f"{key} must be a string")
+    if type(values["size"]) is not int or values["size"] < 0:
+        raise bad("size must be a whole number of bytes")
     if not values["urls"]:
-        raise InputError(f"{where} ({values['name']}): no urls", path=path)
-    sha = str(values["sha256"]).lower()
+        raise bad("no urls")
+    sha = values["sha256"].lower()
     if len(sha) != 64 or any(ch not in "0123456789abcdef" for ch in sha):
-        raise InputError(f"{where} ({values['name']}): sha256 must be 64 hex digits", path=path)
+        raise bad("sha256 must be 64 hex digits")
     values["sha256"] = sha
     return Corpus(**values)
 
@@ -145,9 +154,10 @@ def load_catalog(path: str | os.PathLike | None = None) -> dict[str, Corpus]:
     path = path if path is not None else os.environ.get(CATALOG_ENV)
     if not path:
         return catalog
-    text = Path(path).read_text(encoding="utf-8")
     try:
-        items = json.loads(text)
+        items = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path), offset=exc.start) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON ({exc.msg})", path=str(path), line=exc.lineno) from None
     if not isinstance(items, list):

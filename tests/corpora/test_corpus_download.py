@@ -185,6 +185,12 @@ def test_catalog_file_overrides_and_extends(tmp_path):
     ("[{\"name\": \"x\"}]", "missing"),
     ("[{\"name\": \"x\", \"urls\": [\"u\"], \"sha256\": \"abc\", \"size\": 1, \"licence\": \"l\", "
      "\"description\": \"d\", \"preprocessing\": \"p\"}]", "64 hex"),
+    ("[{\"name\": \"x\", \"urls\": [\"u\"], \"sha256\": \"" + "a" * 64 + "\", \"size\": \"big\", "
+     "\"licence\": \"l\", \"description\": \"d\", \"preprocessing\": \"p\"}]", "size must be"),
+    ("[{\"name\": 3, \"urls\": [\"u\"], \"sha256\": \"" + "a" * 64 + "\", \"size\": 1, "
+     "\"licence\": \"l\", \"description\": \"d\", \"preprocessing\": \"p\"}]", "name must be a string"),
+    ("[{\"name\": \"x\", \"urls\": [1], \"sha256\": \"" + "a" * 64 + "\", \"size\": 1, "
+     "\"licence\": \"l\", \"description\": \"d\", \"preprocessing\": \"p\"}]", "urls must be"),
 ])
 def test_bad_catalog_file_is_one_clear_error(tmp_path, content, message):
     path = tmp_path / "catalog.json"
