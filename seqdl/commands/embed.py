@@ -67,6 +67,10 @@ def embed_command(corpus: Path, output: Path, model: str, loss: str, dim: int, w
         bar.close()
     w2v.wv.save_word2vec_format(output, binary=binary)
     seconds = time.perf_counter() - started
+    if not any(w2v.predictions_per_epoch):
+        click.echo("Warning: no word had a context word to learn from (one-word sentences, or a corpus so "
+                   "small that subsampling kept almost nothing: try --sample 0); the vectors are untrained",
+                   err=True)
     if as_json:
         import json
 

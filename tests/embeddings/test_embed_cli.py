@@ -99,6 +99,15 @@ def test_bad_corpora_fail_with_one_line_and_leave_no_output(cli, runner, tmp_pat
     assert _leftovers(tmp_path) == []
 
 
+def test_a_corpus_with_nothing_to_predict_warns_that_the_vectors_are_untrained(cli, runner, tmp_path):
+    corpus = tmp_path / "words.txt"
+    corpus.write_text("alpha\nbeta\nalpha\n")
+    out = tmp_path / "v.vec"
+    result = runner.invoke(cli, ["embed", str(corpus), "-o", str(out), "-q", "--min-count", "1", "--workers", "1"])
+    assert result.exit_code == 0 and out.is_file()
+    assert result.stderr.startswith("Warning: no word had a context word") and "untrained" in result.stderr
+
+
 def test_missing_output_folder_is_reported_before_training(cli, runner, planted_file):
     result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(planted_file.parent / "no" / "v.vec")])
     assert result.exit_code == 1 and "output folder does not exist" in result.stderr
