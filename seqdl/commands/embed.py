@@ -53,9 +53,8 @@ def embed_command(corpus: Path, output: Path, model: str, loss: str, dim: int, w
     from ..embeddings.word2vec import Word2Vec
     from ..errors import InputError
 
-    folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError("the output folder does not exist", path=str(folder))
+    if not output.parent.is_dir():  # checked now, not after training
+        raise InputError("the output folder does not exist", path=str(output.parent))
     binary = guess_binary(output) if file_format is None else file_format == "binary"
     w2v = Word2Vec(model=model, loss=loss, dim=dim, window=window, negative=negative, min_count=min_count,
                    max_vocab=max_vocab, sample=sample, alpha=alpha, min_alpha=min_alpha, epochs=epochs,
