@@ -72,6 +72,8 @@ def load_npz(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
     path = Path(path)
     if not path.is_file():
         raise ModelFileError("no such model file", path=str(path))
+    if not zipfile.is_zipfile(path):  # np.load would read a .npy array or try to unpickle a text file
+        raise ModelFileError("not a seqdl model file (not an npz archive)", path=str(path))
     try:
         with np.load(path, allow_pickle=False) as data:
             arrays = {k: data[k] for k in data.files}

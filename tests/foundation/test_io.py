@@ -70,6 +70,17 @@ def test_npz_without_seqdl_metadata_is_refused(tmp_path):
         load_npz(path)
 
 
+@pytest.mark.parametrize("name, content", [("notes.txt", b"plain text, not a model\n"), ("array.npy", None)])
+def test_files_that_are_not_npz_archives_are_refused(tmp_path, name, content):
+    path = tmp_path / name
+    if content is None:
+        np.save(path, np.arange(3))
+    else:
+        path.write_bytes(content)
+    with pytest.raises(ModelFileError, match=f"{name}: not a seqdl model file"):
+        load_npz(path)
+
+
 def test_pickled_object_arrays_are_never_loaded(tmp_path):
     path = tmp_path / "evil.npz"
     header = np.frombuffer(b"{}", dtype=np.uint8)
