@@ -8,6 +8,8 @@ array; scikit-learn is imported only when one runs. Mistakes a user can make
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from seqdl import SeqdlError
@@ -22,6 +24,12 @@ def _check_shape(name: str, vectors: np.ndarray, minimum: int) -> None:
         raise SeqdlError(f"{name} needs at least {minimum} points, got {n}")
     if dim < 2:
         raise SeqdlError(f"{name} needs vectors of at least 2 dimensions, got {dim}")
+
+
+def _check_number(name: str, option: str, value, integer: bool = False) -> None:
+    """Refuse a value that is not a number (say ``-O max_iter=lots``) before comparing it with one."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
+        raise SeqdlError(f"{name} {option} must be {'an integer' if integer else 'a number'}, got {value!r}")
 
 
 def _check_metric(name: str, metric: str) -> None:
@@ -48,6 +56,9 @@ def tsne(vectors: np.ndarray, *, perplexity: float = 30.0, metric: str = "cosine
     """
     _check_shape("t-SNE", vectors, 3)
     _check_metric("t-SNE", metric)
+    _check_number("t-SNE", "perplexity", perplexity)
+    _check_number("t-SNE", "max_iter", max_iter, integer=True)
+    _check_number("t-SNE", "workers", workers, integer=True)
     n = vectors.shape[0]
     if not 0 < perplexity < n:
         hint = max(1, (n - 1) // 3)

@@ -87,6 +87,9 @@ def test_too_few_points(rows, method, message, clusters):
     ({"max_iter": 10}, "t-SNE max_iter must be at least 250, got 10"),
     ({"init": "spectral"}, "t-SNE: unknown init 'spectral' (choose from pca, random)"),
     ({"workers": 0}, "t-SNE workers must be at least 1, got 0"),
+    ({"perplexity": "abc"}, "t-SNE perplexity must be a number, got 'abc'"),
+    ({"max_iter": "lots"}, "t-SNE max_iter must be an integer, got 'lots'"),
+    ({"workers": 1.5}, "t-SNE workers must be an integer, got 1.5"),
     ({"learning_rate": -1.0}, "t-SNE: The 'learning_rate' parameter of TSNE must be"),
     ({"perplexity": 5, "n_neighbours": 3}, "projection 'tsne' has no option 'n_neighbours' (it takes: perplexity,"),
 ])
