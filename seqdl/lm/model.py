@@ -20,7 +20,7 @@ from ..nn.base import DEFAULT_DTYPE, make_rng
 from ..nn.layers import Dense, Embedding
 from ..nn.recurrent import LSTM
 from .kernels import scatter_add_rows
-from .tokens import LEVELS, TokenVocabulary
+from .tokens import TokenVocabulary
 
 #: ``format`` value in the JSON header of a saved language model.
 FORMAT = "seqdl-lm"
@@ -156,7 +156,9 @@ class LanguageModel:
         if meta.get("format") != FORMAT:
             raise ModelFileError("not a seqdl language model", path=str(path))
         try:
-            vocab = TokenVocabulary(meta["tokens"], meta["level"] if meta["level"] in LEVELS else "")
+            if not all(isinstance(token, str) for token in meta["tokens"]):
+                raise TypeError("tokens must be strings")
+            vocab = TokenVocabulary(meta["tokens"], meta["level"])
             model = cls(vocab, meta["embedding_dim"], meta["hidden_size"], meta["num_layers"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"corrupt language model header ({exc})", path=str(path)) from None

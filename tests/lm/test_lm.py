@@ -159,3 +159,15 @@ def test_worker_threads_train_the_same_model():
         assert model.workers == workers
     np.testing.assert_allclose(histories[1].train_loss, histories[0].train_loss, rtol=1e-5)
     np.testing.assert_allclose(histories[1].val_loss, histories[0].val_loss, rtol=1e-5)
+
+
+@pytest.mark.parametrize("change", [{"tokens": list(range(20))}, {"level": "byte"}, {"embedding_dim": "wide"}])
+def test_corrupt_header_is_a_model_file_error(tmp_path, change):
+    from seqdl.io import load_npz
+
+    path = tmp_path / "lm.npz"
+    _tiny_model(_repetitive_text(2)).save(path)
+    arrays, meta = load_npz(path)
+    save_npz(path, arrays, {**meta, **change})
+    with pytest.raises(ModelFileError, match="corrupt language model header"):
+        LanguageModel.load(path)
