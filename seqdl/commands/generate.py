@@ -63,23 +63,22 @@ def generate_command(model_path: Path, prompt: str | None, length: int, decoder:
     vocab = model.vocab
     if prompt is None:
         prompt_ids = [vocab.index.get("\n", 0)]
-        shown = ""
     else:
         prompt_ids = vocab.encode_prompt(prompt)
         if not prompt_ids:
             raise click.UsageError("--prompt is empty")
-        shown = vocab.decode(prompt_ids)
     try:
         chosen = factory(**options)
     except (TypeError, ValueError) as exc:  # an option the decoder does not take, or a bad value
         raise SeqdlError(f"decoder {name!r}: {exc}") from None
     new_ids = chosen.decode(model, prompt_ids, length)
-    whole = vocab.decode(prompt_ids + list(new_ids))
-    continuation = whole[len(vocab.decode(prompt_ids)):]
+    prompt_text = vocab.decode(prompt_ids)
+    # Decoded together, so a word-level continuation gets its joining space.
+    continuation = vocab.decode(prompt_ids + list(new_ids))[len(prompt_text):]
     if as_json:
         import json
 
         click.echo(json.dumps({"model": str(model_path), "decoder": name, "options": options, "prompt": prompt,
                                "text": continuation, "token_ids": [int(i) for i in new_ids]}))
     else:
-        click.echo(shown + continuation)
+        click.echo(("" if prompt is None else prompt_text) + continuation)
