@@ -110,12 +110,14 @@ class Trainer:
         model = self.model
         self.steps += 1
         model.zero_grad()
-        logits = model.forward(x, self.state, training=True)
-        self.state = model.final_state
-        loss, grad = cross_entropy(logits, y)
-        _check_finite(loss, "the training loss", self.steps)
-        model.backward(grad)
-        _check_finite(clip_grad_norm(model.layers, self.config.clip), "the gradient norm", self.steps)
+        # Divergence is reported by the finiteness checks, as one TrainingError, not by numpy warnings.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            logits = model.forward(x, self.state, training=True)
+            self.state = model.final_state
+            loss, grad = cross_entropy(logits, y)
+            _check_finite(loss, "the training loss", self.steps)
+            model.backward(grad)
+            _check_finite(clip_grad_norm(model.layers, self.config.clip), "the gradient norm", self.steps)
         self.optimizer.step()
         return loss
 

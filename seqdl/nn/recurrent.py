@@ -22,6 +22,7 @@ threads and these compete for the cores.
 
 from __future__ import annotations
 
+import contextvars
 import math
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
@@ -89,7 +90,10 @@ class _Recurrent(Layer):
         if len(blocks) == 1:
             fn(*blocks[0])
             return
-        for future in [_executor(self.workers).submit(fn, a, b) for a, b in blocks]:
+        # Each thread runs in a copy of the caller's context, so numpy's error state
+        # (np.errstate is a context variable) holds in the workers as in the caller.
+        futures = [_executor(self.workers).submit(contextvars.copy_context().run, fn, a, b) for a, b in blocks]
+        for future in futures:
             future.result()
 
     def _batch_blocks(self, n: int) -> list[tuple[int, int]]:

@@ -171,3 +171,18 @@ def test_corrupt_header_is_a_model_file_error(tmp_path, change):
     save_npz(path, arrays, {**meta, **change})
     with pytest.raises(ModelFileError, match="corrupt language model header"):
         LanguageModel.load(path)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_divergence_is_one_training_error_without_numpy_warnings(workers):
+    """The finiteness checks report divergence; numpy's overflow warnings (also in worker threads) stay quiet."""
+    import warnings
+
+    text = _repetitive_text(20)
+    model = _tiny_model(text, seed=6)
+    ids = model.vocab.ids(split_tokens(text, "char"))
+    config = TrainConfig(seq_len=64, batch_size=8, lr=1e9, steps=20, workers=workers)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(TrainingError, match="became (nan|inf)"):
+            train(model, ids, None, config)
