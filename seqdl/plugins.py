@@ -18,6 +18,7 @@ Environment:
 
 from __future__ import annotations
 
+import inspect
 import os
 import sys
 from dataclasses import asdict, dataclass, field
@@ -276,3 +277,28 @@ def lookup(kind: str, name: str, host: PluginHost | None = None) -> Any:
         choices = ", ".join(sorted(entries)) or "none installed"
         raise SeqdlError(f"unknown {kind[:-1].replace('_', ' ')} {name!r} (available: {choices})")
     return entries[name]
+
+
+def check_options(what: str, function: Any, options: dict[str, Any], skip: int = 0) -> None:
+    """Refuse keyword ``options`` that ``function`` (a plugin's factory or function) does not take.
+
+    The error is one line naming ``what`` (e.g. ``"decoder 'beam'"``) and the
+    options it does take; the first ``skip`` parameters are the caller's own
+    arguments, not options. A function taking ``**kwargs``, or one whose
+    signature cannot be read, is left for the call itself to judge.
+    """
+    from .errors import SeqdlError
+
+    try:
+        parameters = list(inspect.signature(function).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return
+    accepted = [p.name for p in parameters if p.kind in (inspect.Parameter.KEYWORD_ONLY,
+                                                          inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    unknown = [name for name in options if name not in accepted]
+    if unknown:
+        takes = ", ".join(accepted) if accepted else "no options"
+        noun = "option" if len(unknown) == 1 else "options"
+        raise SeqdlError(f"{what} has no {noun} {', '.join(map(repr, unknown))} (it takes: {takes})")

@@ -8,13 +8,12 @@ hook) and checks what comes back.
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Sequence
 
 import numpy as np
 
-from .errors import InputError, PluginError, SeqdlError, ShapeError, VocabularyError
-from .plugins import PluginHost, lookup
+from .errors import InputError, PluginError, ShapeError, VocabularyError
+from .plugins import PluginHost, check_options, lookup
 
 
 def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsne", *,
@@ -36,7 +35,7 @@ def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsn
     """
     matrix = _rows(vectors, words)
     function = lookup("projections", method, host)
-    _check_options(method, function, options)
+    check_options(f"projection {method!r}", function, options, skip=1)
     result = np.asarray(function(matrix, **options), dtype=np.float64)
     if result.shape != (matrix.shape[0], 2):
         raise PluginError(f"projection {method!r} returned shape {result.shape}, expected ({matrix.shape[0]}, 2)")
@@ -73,20 +72,3 @@ def _rows(vectors: Any, words: Sequence[str] | None) -> np.ndarray:
         where = ", ".join(map(str, bad[:5])) + (", ..." if bad.size > 5 else "")
         raise InputError(f"vectors contain NaN or infinity (rows {where})")
     return matrix
-
-
-def _check_options(method: str, function: Any, options: dict[str, Any]) -> None:
-    """Refuse an option the projection function does not take, naming the ones it does."""
-    try:
-        parameters = list(inspect.signature(function).parameters.values())[1:]
-    except (TypeError, ValueError):  # a builtin or C function: let the call decide
-        return
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return
-    accepted = [p.name for p in parameters if p.kind in (inspect.Parameter.KEYWORD_ONLY,
-                                                          inspect.Parameter.POSITIONAL_OR_KEYWORD)]
-    unknown = [name for name in options if name not in accepted]
-    if unknown:
-        takes = ", ".join(accepted) if accepted else "no options"
-        noun = "option" if len(unknown) == 1 else "options"
-        raise SeqdlError(f"projection {method!r} has no {noun} {', '.join(map(repr, unknown))} (it takes: {takes})")

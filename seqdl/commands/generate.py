@@ -13,7 +13,7 @@ def decoder_choice(decoder: str | None, beam: int | None, temperature: float | N
 
     ``--beam N`` means the "beam" decoder with beam_width N; otherwise
     "sample", or "greedy" at temperature 0. Only options actually given are
-    passed, so a plugin decoder is never handed options it does not know.
+    passed, so a decoder's own defaults apply to the rest.
     """
     sampling = {k: v for k, v in {"temperature": temperature, "top_k": top_k, "top_p": top_p, "seed": seed}.items()
                 if v is not None}
@@ -57,6 +57,7 @@ def generate_command(model_path: Path, prompt: str | None, length: int, decoder:
 
     name, options = decoder_choice(decoder, beam, temperature, top_k, top_p, seed)
     factory = plugins.lookup("decoders", name)
+    plugins.check_options(f"decoder {name!r}", factory, options)
     if not model_path.exists():
         raise ModelFileError("no such model file (train one with 'seqdl train CORPUS')", path=str(model_path))
     model, _ = LanguageModel.load(model_path)
@@ -69,7 +70,7 @@ def generate_command(model_path: Path, prompt: str | None, length: int, decoder:
             raise click.UsageError("--prompt is empty")
     try:
         chosen = factory(**options)
-    except (TypeError, ValueError) as exc:  # an option the decoder does not take, or a bad value
+    except (TypeError, ValueError) as exc:  # a bad value, or an option a **kwargs factory refuses
         raise SeqdlError(f"decoder {name!r}: {exc}") from None
     new_ids = chosen.decode(model, prompt_ids, length)
     prompt_text = vocab.decode(prompt_ids)

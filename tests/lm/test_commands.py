@@ -88,7 +88,8 @@ def test_sampling_is_reproducible_with_a_seed_and_greedy_at_temperature_zero(tra
     (["generate", "--prompt", "xqz"], "never saw in training: 'q', 'x', 'z'"),
     (["generate", "--model", "missing.npz"], "missing.npz: no such model file"),
     (["generate", "--decoder", "nosuch"], "unknown decoder 'nosuch'"),
-    (["generate", "--model", "corpus.txt"], "corpus.txt"),
+    (["generate", "--model", "corpus.txt"], "corpus.txt: not a seqdl model file"),
+    (["generate", "--beam", "3", "--temperature", "0.5"], "decoder 'beam' has no option 'temperature' (it takes: "),
     (["train", "absent.txt"], "absent.txt: no such corpus file"),
 ])
 def test_bad_input_is_one_line(trained, args, message):
