@@ -32,9 +32,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     it was (absent, or holding its previous content).
     """
     path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
     binary = "b" in mode
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; give the file open() would give
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as fh:

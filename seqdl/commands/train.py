@@ -50,9 +50,8 @@ def train_command(corpus: Path, output: Path, level: str, hidden: int, embedding
     from ..lm.fit import fit_corpus
     from ..lm.training import TrainConfig
 
-    folder = output.parent if str(output.parent) else Path(".")
-    if not folder.is_dir():
-        raise InputError("the output folder does not exist", path=str(folder))
+    if not output.parent.is_dir():
+        raise InputError("the output folder does not exist", path=str(output.parent))
     workers = workers or os.cpu_count() or 1
     config = TrainConfig(seq_len=seq_len, batch_size=batch_size, lr=lr, clip=clip, epochs=epochs, steps=steps,
                          workers=workers)
