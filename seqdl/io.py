@@ -18,7 +18,7 @@ from typing import IO, Iterator, Mapping
 
 import numpy as np
 
-from .errors import ModelFileError
+from .errors import InputError, ModelFileError
 
 #: Name of the JSON member stored inside every seqdl ``.npz`` model file.
 META_KEY = "__meta__"
@@ -32,6 +32,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     it was (absent, or holding its previous content).
     """
     path = Path(path)
+    if not path.parent.is_dir():
+        raise InputError(f"cannot write {path.name}: no such folder", path=str(path.parent))
     binary = "b" in mode
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:

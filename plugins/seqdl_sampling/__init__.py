@@ -80,9 +80,11 @@ class Sampler:
         return new
 
 
-def greedy(**options) -> Sampler:
-    """The greedy decoder: always the most likely allowed token."""
-    return Sampler(temperature=0.0, **options)
+def greedy(eos_token_id: int | Sequence[int] | None = None, min_new_tokens: int = 0,
+           no_repeat_ngram_size: int = 0) -> Sampler:
+    """The greedy decoder: always the most likely allowed token (it takes no sampling options)."""
+    return Sampler(temperature=0.0, eos_token_id=eos_token_id, min_new_tokens=min_new_tokens,
+                   no_repeat_ngram_size=no_repeat_ngram_size)
 
 
 @seqdl.hookimpl

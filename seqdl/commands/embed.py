@@ -98,10 +98,10 @@ class ProgressLine:
             self.loss = progress.loss
         fraction = progress.words_done / max(progress.words_total, 1)
         filled = int(fraction * self.WIDTH)
-        remaining = (progress.words_total - progress.words_done) / max(progress.words_per_second, 1e-9)
-        line = (f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%}  epoch {progress.epoch}/"
-                f"{progress.epochs}  {progress.words_per_second:,.0f} words/s  loss {self.loss:.4f}  "
-                f"ETA {remaining:.0f}s")
+        line = f"[{'#' * filled}{'.' * (self.WIDTH - filled)}] {fraction:4.0%}  epoch {progress.epoch}/{progress.epochs}"
+        if progress.words_done:  # before the first job finishes there is no rate, loss or ETA to show
+            remaining = (progress.words_total - progress.words_done) / max(progress.words_per_second, 1e-9)
+            line += f"  {progress.words_per_second:,.0f} words/s  loss {self.loss:.4f}  ETA {remaining:.0f}s"
         if self.tty:
             self.stream.write("\r" + line)
             self.stream.flush()

@@ -123,3 +123,18 @@ def test_end_to_end_in_a_subprocess(run_seqdl, planted_file):
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert failed.stderr.strip() == "Error: bad.txt, byte 3: invalid UTF-8 (invalid start byte)"
     assert not (folder / "vectors.vec").exists()
+
+
+def test_progress_shows_rate_and_eta_only_once_words_are_done():
+    import io
+    from types import SimpleNamespace
+
+    from seqdl.commands.embed import ProgressLine
+
+    stream = io.StringIO()
+    show = ProgressLine(stream)
+    state = dict(words_total=1000, words_per_second=0.0, epoch=1, epochs=5, loss=float("nan"))
+    show(SimpleNamespace(words_done=0, **state))
+    assert stream.getvalue() == "[........................]   0%  epoch 1/5\n"
+    show(SimpleNamespace(words_done=500, **{**state, "words_per_second": 250.0, "loss": 2.5}))
+    assert stream.getvalue().splitlines()[-1].endswith("250 words/s  loss 2.5000  ETA 2s")

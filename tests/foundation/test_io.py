@@ -99,3 +99,12 @@ def test_atomic_write_gives_the_usual_permissions(tmp_path):
     finally:
         os.umask(old)
     assert (tmp_path / "shared.txt").stat().st_mode & 0o777 == 0o644
+
+
+def test_atomic_write_into_a_missing_folder_names_the_folder(tmp_path):
+    from seqdl.errors import InputError
+
+    with pytest.raises(InputError, match="nowhere: cannot write out.txt: no such folder"):
+        with atomic_write(tmp_path / "nowhere" / "out.txt") as fh:
+            fh.write("never")
+    assert list(tmp_path.iterdir()) == []
