@@ -49,6 +49,29 @@ def _run_seqdl(*args: str, env_extra: dict[str, str] | None = None, cwd: Path | 
                           env=env, cwd=cwd, timeout=300)
 
 
+def _cli_with(*commands, name: str = "test", host=None):
+    """A seqdl command line whose plugin ``name`` adds ``commands`` (to ``host``, or to a new one)."""
+    import seqdl
+    from seqdl.cli import make_cli
+    from seqdl.plugins import PluginHost
+
+    class CommandPlugin:
+        @seqdl.hookimpl
+        def register_commands(self, cli):
+            for command in commands:
+                cli.add_command(command)
+
+    host = PluginHost() if host is None else host
+    host.register(CommandPlugin(), name=name)
+    return make_cli(host)
+
+
+@pytest.fixture
+def cli_with():
+    """Factory fixture: ``cli_with(*commands, name="test", host=None)`` builds a CLI with those commands."""
+    return _cli_with
+
+
 @pytest.fixture
 def make_distribution():
     """Factory fixture: lay out a throwaway installed distribution (see :func:`_make_distribution`)."""

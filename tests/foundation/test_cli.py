@@ -11,7 +11,6 @@ from click.testing import CliRunner
 import seqdl
 from seqdl.cli import make_cli
 from seqdl.errors import CorpusError
-from seqdl.plugins import PluginHost
 
 HEAVY = ("numba", "sklearn", "matplotlib", "scipy", "torch", "gensim")
 
@@ -62,45 +61,34 @@ def test_unknown_command_is_a_usage_error(run_seqdl):
     assert "No such command" in result.stderr
 
 
-def _cli_with(command: click.Command) -> click.Group:
-    class Plugin:
-        @seqdl.hookimpl
-        def register_commands(self, cli):
-            cli.add_command(command)
-
-    host = PluginHost()
-    host.register(Plugin(), name="test")
-    return make_cli(host)
-
-
-def test_seqdl_error_is_one_line_and_exit_1():
+def test_seqdl_error_is_one_line_and_exit_1(cli_with):
     @click.command()
     def fail():
         raise CorpusError("not valid UTF-8", path="corpus.txt", offset=1234)
 
-    result = CliRunner().invoke(_cli_with(fail), ["fail"])
+    result = CliRunner().invoke(cli_with(fail), ["fail"])
     assert result.exit_code == 1
     assert result.output == "Error: corpus.txt, byte 1234: not valid UTF-8\n"
 
 
-def test_missing_file_os_error_is_one_line(tmp_path):
+def test_missing_file_os_error_is_one_line(tmp_path, cli_with):
     missing = tmp_path / "nowhere" / "out.txt"
 
     @click.command()
     def write():
         open(missing, "w")
 
-    result = CliRunner().invoke(_cli_with(write), ["write"])
+    result = CliRunner().invoke(cli_with(write), ["write"])
     assert result.exit_code == 1
     assert result.output == f"Error: {missing}: No such file or directory\n"
 
 
-def test_a_bug_keeps_its_traceback():
+def test_a_bug_keeps_its_traceback(cli_with):
     @click.command()
     def bug():
         raise ZeroDivisionError("a real bug")
 
-    result = CliRunner().invoke(_cli_with(bug), ["bug"])
+    result = CliRunner().invoke(cli_with(bug), ["bug"])
     assert result.exit_code == 1
     assert isinstance(result.exception, ZeroDivisionError)
 

@@ -69,20 +69,13 @@ def test_plugin_raising_in_a_registration_hook_contributes_nothing(capsys):
     assert "boom" in {p.name: p for p in host.plugins()}["bad"].error
 
 
-def test_command_name_clash_keeps_the_original(capsys):
+def test_command_name_clash_keeps_the_original(capsys, cli_with):
     @click.command("plugins")
     def impostor():
         """Pretends to be the core command."""
         click.echo("impostor")
 
-    class Clash:
-        @seqdl.hookimpl
-        def register_commands(self, cli):
-            cli.add_command(impostor)
-
-    host = PluginHost()
-    host.register(Clash(), name="clash")
-    cli = make_cli(host)
+    cli = cli_with(impostor, name="clash")
     assert "command 'plugins' is registered by both plugin 'seqdl' and plugin 'clash'" in capsys.readouterr().err
     result = CliRunner().invoke(cli, ["plugins"])
     assert "impostor" not in result.output
@@ -119,39 +112,29 @@ def test_unknown_registry_kind():
         PluginHost().registry("nonsense")
 
 
-def test_lookup_inside_a_command_uses_the_host_that_built_the_cli():
+def test_lookup_inside_a_command_uses_the_host_that_built_the_cli(cli_with):
     from seqdl.plugins import lookup
 
     @click.command()
     def show():
         click.echo(lookup("projections", "only-in-this-host")(None))
 
-    class Plugin(Projections):
-        @seqdl.hookimpl
-        def register_commands(self, cli):
-            cli.add_command(show)
-
     host = PluginHost()
-    host.register(Plugin("only-in-this-host"), name="local")
-    result = CliRunner().invoke(make_cli(host), ["show"])
+    host.register(Projections("only-in-this-host"), name="local")
+    result = CliRunner().invoke(cli_with(show, host=host), ["show"])
     assert result.exit_code == 0, result.output
     assert result.output == "only-in-this-host\n"
 
 
-def test_lookup_of_an_unknown_name_lists_the_choices():
+def test_lookup_of_an_unknown_name_lists_the_choices(cli_with):
     from seqdl.plugins import lookup
 
     @click.command()
     def show():
         lookup("projections", "nope")
 
-    class Plugin(Projections):
-        @seqdl.hookimpl
-        def register_commands(self, cli):
-            cli.add_command(show)
-
     host = PluginHost()
-    host.register(Plugin("a", "b"), name="local")
-    result = CliRunner().invoke(make_cli(host), ["show"])
+    host.register(Projections("a", "b"), name="local")
+    result = CliRunner().invoke(cli_with(show, host=host), ["show"])
     assert result.exit_code == 1
     assert result.output == "Error: unknown projection 'nope' (available: a, b)\n"
