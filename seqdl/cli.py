@@ -8,13 +8,14 @@ matplotlib: commands import what they need when they run.
 from __future__ import annotations
 
 import errno
+import signal
 import sys
 
 import click
 
 from . import __version__
 from .commands import core_commands
-from .errors import SeqdlError
+from .errors import ParameterError, SeqdlError
 from .plugins import CORE_OWNER, PluginHost, default_host
 
 
@@ -24,6 +25,9 @@ class SeqdlGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except ParameterError as exc:
+            command = self.get_command(ctx, ctx.invoked_subcommand) if ctx.invoked_subcommand else None
+            raise click.ClickException(exc.with_name(_flag_for(command, exc.param))) from None
         except SeqdlError as exc:
             raise click.ClickException(str(exc)) from None
         except OSError as exc:
@@ -31,6 +35,22 @@ class SeqdlGroup(click.Group):
             if exc.filename is None or exc.errno not in _USER_ERRNOS:
                 raise
             raise click.ClickException(f"{exc.filename}: {exc.strerror}") from None
+
+
+def _flag_for(command: click.Command | None, param: str) -> str:
+    """The option of ``command`` (or of a subcommand of it) that sets library parameter ``param``.
+
+    Falls back to ``param`` itself when no option is named so.
+    """
+    stack = [command] if command is not None else []
+    while stack:
+        current = stack.pop()
+        for option in current.params:
+            if option.name == param and isinstance(option, click.Option):
+                return max(option.opts, key=len)
+        if isinstance(current, click.Group):
+            stack.extend(current.commands.values())
+    return param
 
 
 _USER_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR,
@@ -80,11 +100,49 @@ def make_cli(host: PluginHost | None = None) -> click.Group:
     return cli
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised in the main thread so cleanup runs exactly as for Ctrl-C."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame) -> None:
+    raise Terminated(signum)
+
+
+def handle_termination() -> None:
+    """Make SIGTERM and SIGHUP raise :class:`Terminated` (a KeyboardInterrupt) in the main thread.
+
+    Every ``finally`` and ``except BaseException`` then runs for them as it
+    does for Ctrl-C: temporary files are removed and a training run writes
+    its resumable checkpoint.
+    """
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None and signal.getsignal(signum) in (signal.SIG_DFL, None):
+            signal.signal(signum, _raise_terminated)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``seqdl`` console script and ``python -m seqdl``."""
+    handle_termination()
     try:
         cli = make_cli()
+        status = cli.main(args=argv, prog_name="seqdl", standalone_mode=False)
     except SeqdlError as exc:  # SEQDL_PLUGIN_ERRORS=raise and a plugin failed
         click.echo(f"Error: {exc}", err=True)
         sys.exit(1)
-    cli.main(args=argv, prog_name="seqdl")
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        cause = exc if isinstance(exc, Terminated) else exc.__cause__
+        if isinstance(cause, Terminated):
+            click.echo(f"Stopped by {signal.Signals(cause.signum).name}.", err=True)
+            sys.exit(128 + cause.signum)
+        click.echo("Interrupted.", err=True)
+        sys.exit(130)
+    if isinstance(status, int) and status:  # ctx.exit(N) inside a command
+        sys.exit(status)

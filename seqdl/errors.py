@@ -68,3 +68,24 @@ class PluginConflictError(PluginError):
     def __init__(self, kind: str, name: str, first: str, second: str):
         self.kind, self.name, self.first, self.second = kind, name, first, second
         super().__init__(f"{kind} {name!r} is registered by both plugin {first!r} and plugin {second!r}")
+
+
+class ParameterError(SeqdlError, ValueError):
+    """A parameter's value cannot be used; ``param`` is its Python name (``min_count``).
+
+    Library code raises it naming its own parameters; the command line shows
+    the option that sets the parameter instead (``--min-count``).
+    """
+
+    def __init__(self, param: str, message: str):
+        self.param = param
+        self.message = message
+        super().__init__(f"{param}: {message}")
+
+    def with_name(self, name: str) -> str:
+        """The message with ``name`` (for example a command-line flag) in place of the parameter."""
+        return f"{name}: {self.message}"
+
+
+class ResourceError(SeqdlError, MemoryError):
+    """The work would need more memory (or another resource) than the machine has."""

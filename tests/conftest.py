@@ -82,3 +82,29 @@ def make_distribution():
 def run_seqdl():
     """Factory fixture: run seqdl in a subprocess (see :func:`_run_seqdl`)."""
     return _run_seqdl
+
+
+def assert_one_line_error(result, *fragments: str, code: int | None = None) -> str:
+    """Check a click ``CliRunner`` result is a user's-mistake error: non-zero exit, one ``Error:`` line, no traceback.
+
+    Each of ``fragments`` must appear in that line; ``code`` is the expected
+    exit status if given (1 for a SeqdlError, 2 for a usage error). Returns the line.
+    """
+    output = result.output  # click >= 8.2 gives stdout and stderr together here
+    assert result.exit_code != 0, f"expected a failure, got exit 0 with output {result.output!r}"
+    if code is not None:
+        assert result.exit_code == code, (result.exit_code, output)
+    assert "Traceback" not in output, output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), \
+        repr(result.exception)
+    lines = [line for line in output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, output
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])
+    return lines[0]
+
+
+@pytest.fixture(name="assert_one_line_error")
+def _assert_one_line_error_fixture():
+    """Fixture form of :func:`assert_one_line_error`, for test modules that take it as an argument."""
+    return assert_one_line_error

@@ -104,7 +104,7 @@ def test_atomic_write_gives_the_usual_permissions(tmp_path):
 def test_atomic_write_into_a_missing_folder_names_the_folder(tmp_path):
     from seqdl.errors import InputError
 
-    with pytest.raises(InputError, match="nowhere: cannot write out.txt: no such folder"):
+    with pytest.raises(InputError, match="nowhere/out.txt: cannot write: no such folder"):
         with atomic_write(tmp_path / "nowhere" / "out.txt") as fh:
             fh.write("never")
     assert list(tmp_path.iterdir()) == []
