@@ -1,34 +1,213 @@
-"""Stream a UTF-8 text file in bounded pieces, checking it as it goes.
+"""A corpus of any size: many files, folders, compressed files, URLs or standard input, streamed and checked.
+
+:class:`Corpus` is what ``embed``, ``train`` and the vocabulary code read:
+
+- ``Corpus.open(spec)`` takes a file, a folder (its ``*.txt``, ``*.gz``,
+  ``*.bz2``, ``*.xz``, ``*.zst`` files in sorted order), ``-`` for standard
+  input (copied once to a temporary file, then replayed; removed by
+  :meth:`Corpus.close`), an fsspec URL, or a list of any of these.
+- :meth:`Corpus.pieces` streams the text in bounded :class:`Piece` s and
+  :meth:`Corpus.sentences` the token lists, one per line.
+- :meth:`Corpus.shards` cuts the corpus into :class:`Shard` s (whole
+  compressed files, byte ranges of plain ones cut at line ends) that can be
+  read independently, on other machines too.
 
 A piece is a run of whole lines, or, for a line longer than the buffer, a
 run of whole tokens of that line: no text is ever cut or dropped, and memory
 stays bounded by the buffer size whatever the line lengths. Problems are
-reported as :class:`~seqdl.errors.CorpusError` naming the file and the byte
-offset: a missing file, a binary file (a NUL byte), invalid UTF-8, and a file
-with no text at all.
+:class:`~seqdl.errors.CorpusError` naming the file and the byte offset in its
+(uncompressed) text: a missing file, a binary file (a NUL byte), UTF-16 text
+(with a hint to re-encode it), invalid UTF-8, corrupt compressed data, and a
+corpus with no text at all.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import stat
+import sys
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Iterable, Iterator, Sequence
 
 from ..errors import CorpusError
+from .compression import decompression_errors
+from .sources import STDIN_NAME, Source, is_url, resolve, spool
+
+__all__ = ["DEFAULT_BUFFER", "Corpus", "Piece", "Shard", "check_corpus_file", "read_pieces"]
 
 #: Bytes read from the file at a time.
 DEFAULT_BUFFER = 1 << 20
 
 _ASCII_SPACE = b" \t\r\n\x0b\x0c"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_UTF16_HINT = ("looks like UTF-16 text; seqdl reads UTF-8: re-encode it, for example "
+               "'iconv -f UTF-16 -t UTF-8 FILE > FILE.utf8.txt'")
 
 
 @dataclass(frozen=True)
 class Piece:
-    """Text from a corpus: ``text`` starts at byte ``offset`` of the file."""
+    """Text from a corpus: ``text`` starts at byte ``offset`` of the (uncompressed) file ``source``."""
 
     offset: int
     text: str
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Shard:
+    """The lines of ``source`` that start at a byte in ``[start, end)`` (``end`` None: to the end of the file).
+
+    A line belongs to the shard in which its first byte lies, so shards that
+    tile a file read every line exactly once.
+    """
+
+    source: Source
+    start: int = 0
+    end: int | None = None
+
+    @property
+    def name(self) -> str:
+        """The file, and the byte range if the shard is not the whole file."""
+        if self.start == 0 and self.end is None:
+            return self.source.name
+        return f"{self.source.name} [bytes {self.start}-{'' if self.end is None else self.end}]"
+
+    def pieces(self, buffer_size: int = DEFAULT_BUFFER) -> Iterator[Piece]:
+        """The shard's text in :class:`Piece` s (see :func:`read_pieces`); may yield only whitespace."""
+        with contextlib.closing(self.source.open()) as fh:
+            yield from _read_stream(fh, self.source, self.start, self.end, buffer_size)
+
+    def sentences(self, lowercase: bool = True, buffer_size: int = DEFAULT_BUFFER) -> Iterator[list[str]]:
+        """The token lists of the shard's lines."""
+        from .tokenize import split_sentences
+
+        for piece in self.pieces(buffer_size):
+            yield from split_sentences(piece.text, lowercase)
+
+
+class Corpus:
+    """The text of one or more files, read as one stream; see the module docstring.
+
+    Use as a context manager (or call :meth:`close`) to remove the copy of
+    standard input. Iterating over a corpus yields its sentences, lowercased
+    unless ``lowercase=False``, so it can be passed wherever a re-iterable of
+    token lists is expected.
+    """
+
+    def __init__(self, sources: Sequence[Source], name: str | None = None, lowercase: bool = True,
+                 temporary: Sequence[str] = ()):
+        if not sources:
+            raise CorpusError("no corpus given")
+        self.sources: list[Source] = list(sources)
+        self.name: str = name if name is not None else ", ".join(s.name for s in self.sources)
+        self.lowercase = lowercase
+        self._temporary = list(temporary)
+        self._finalizer = weakref.finalize(self, _remove, list(self._temporary))
+
+    @classmethod
+    def open(cls, spec: str | os.PathLike | Sequence[str | os.PathLike] | "Corpus", lowercase: bool = True,
+             stdin: BinaryIO | None = None) -> "Corpus":
+        """The corpus ``spec`` names: a path, folder, URL or ``-`` (standard input), or a list of them.
+
+        ``stdin`` is read for ``-`` (default: the process's standard input).
+        A FIFO (a pipe such as bash's ``<(zcat x.gz)``) is copied once like
+        standard input. A :class:`Corpus` is returned as it is.
+        """
+        if isinstance(spec, Corpus):
+            return spec
+        specs = [spec] if isinstance(spec, (str, os.PathLike)) else list(spec)
+        if not specs:
+            raise CorpusError("no corpus given")
+        sources: list[Source] = []
+        temporary: list[str] = []
+        try:
+            for number, item in enumerate(specs):
+                text = os.fspath(item)
+                if text == "-":
+                    if "-" in map(os.fspath, specs[:number]):
+                        raise CorpusError("standard input (-) can be read only once; name it once")
+                    source, tmp = spool(stdin if stdin is not None else sys.stdin.buffer)
+                    temporary.append(tmp)
+                    sources.append(source)
+                elif not is_url(text) and _is_pipe(text):
+                    with open(text, "rb") as pipe:
+                        source, tmp = spool(pipe, name=text)
+                    temporary.append(tmp)
+                    sources.append(source)
+                else:
+                    sources.extend(resolve(text))
+        except BaseException:
+            _remove(temporary)
+            raise
+        name = STDIN_NAME if specs == ["-"] else ", ".join(map(os.fspath, specs))
+        return cls(sources, name=name, lowercase=lowercase, temporary=temporary)
+
+    def close(self) -> None:
+        """Remove the temporary copy of standard input, if any."""
+        self._finalizer()
+
+    def __enter__(self) -> "Corpus":
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Corpus({self.name!r}, {len(self.sources)} file(s))"
+
+    def __iter__(self) -> Iterator[list[str]]:
+        return self.sentences(self.lowercase)
+
+    @property
+    def size(self) -> int | None:
+        """Bytes stored (compressed sizes for compressed files), None if some size is unknown."""
+        sizes = [s.size for s in self.sources]
+        return None if None in sizes else sum(sizes)
+
+    def pieces(self, buffer_size: int = DEFAULT_BUFFER) -> Iterator[Piece]:
+        """Every file's text in order, as :class:`Piece` s; :class:`CorpusError` if there is no text at all."""
+        saw_text = False
+        for source in self.sources:
+            for piece in Shard(source).pieces(buffer_size):
+                saw_text = saw_text or not piece.text.isspace()
+                yield piece
+        if not saw_text:
+            empty = all(s.size == 0 for s in self.sources)
+            raise CorpusError("the corpus is empty" if empty else "the corpus has no text (only whitespace)",
+                              path=self.name)
+
+    def sentences(self, lowercase: bool | None = None, buffer_size: int = DEFAULT_BUFFER) -> Iterator[list[str]]:
+        """The token lists of every non-blank line (lowercased as ``lowercase``, default the corpus's)."""
+        from .tokenize import split_sentences
+
+        lowercase = self.lowercase if lowercase is None else lowercase
+        for piece in self.pieces(buffer_size):
+            yield from split_sentences(piece.text, lowercase)
+
+    def shards(self, count: int) -> list[Shard]:
+        """About ``count`` shards of similar size covering the corpus in order.
+
+        Plain files of known size are cut into byte ranges (a line belongs to
+        the range holding its first byte); compressed files cannot be entered
+        in the middle, so each is one shard. Empty ranges are possible when a
+        range falls inside one long line; they read nothing.
+        """
+        if count < 1:
+            raise ValueError("count must be at least 1")
+        total = sum(s.size or 0 for s in self.sources)
+        target = max(1, -(-total // count))
+        shards: list[Shard] = []
+        for source in self.sources:
+            if not source.splittable or source.size <= target:
+                shards.append(Shard(source))
+                continue
+            parts = -(-source.size // target)
+            bounds = [source.size * i // parts for i in range(parts + 1)]
+            shards.extend(Shard(source, a, b if b < source.size else None) for a, b in zip(bounds, bounds[1:]))
+        return shards
 
 
 def check_corpus_file(path: str | os.PathLike) -> Path:
@@ -44,25 +223,61 @@ def check_corpus_file(path: str | os.PathLike) -> Path:
 
 
 def read_pieces(path: str | os.PathLike, buffer_size: int = DEFAULT_BUFFER) -> Iterator[Piece]:
-    """Yield the file as decoded :class:`Piece` s of at most about ``buffer_size`` bytes.
+    """Yield the corpus at ``path`` (a file, folder or URL) as decoded :class:`Piece` s of about ``buffer_size`` bytes.
 
     Pieces end after a newline where possible, else after ASCII whitespace
     inside an over-long line (ASCII bytes never occur inside a multi-byte
     UTF-8 character, so no character or token is split). Raises
     :class:`CorpusError` at the first NUL byte or invalid UTF-8 sequence, and
-    if the file holds nothing but whitespace.
+    if the corpus holds nothing but whitespace.
     """
-    path = check_corpus_file(path)
-    saw_text = False
-    offset = 0
+    corpus = Corpus.open(path)
+    try:
+        yield from corpus.pieces(buffer_size)
+    finally:
+        corpus.close()
+
+
+class _Bounded:
+    """Reads ``fh`` from byte ``start`` up to the end of the line holding byte ``end - 1``."""
+
+    def __init__(self, fh: BinaryIO, position: int, end: int | None):
+        self.fh, self.position, self.end, self.done = fh, position, end, False
+
+    def read(self, size: int) -> bytes:
+        if self.done:
+            return b""
+        data = self.fh.read(size)
+        if self.end is not None and self.position + len(data) >= self.end:
+            newline = data.find(b"\n", max(self.end - 1 - self.position, 0))
+            if newline >= 0:
+                data = data[:newline + 1]
+                self.done = True
+        self.position += len(data)
+        return data
+
+
+def _read_stream(fh: BinaryIO, source: Source, start: int, end: int | None,
+                 buffer_size: int) -> Iterator[Piece]:
+    """The pieces of the lines of ``fh`` starting in ``[start, end)``."""
+    errors = decompression_errors()
+    offset = start
     carry = b""
-    with open(path, "rb") as fh:
+    try:
+        if start > 0:  # a line belongs to the shard holding its first byte: skip the end of the previous one
+            fh.seek(start - 1)
+            if fh.read(1) != b"\n":
+                rest = fh.readline()
+                offset += len(rest)
+            if end is not None and offset >= end:
+                return
+        reader = _Bounded(fh, offset, end)
         while True:
-            block = fh.read(buffer_size)
+            block = reader.read(buffer_size)
             data = carry + block
             if not data:
                 break
-            if not block:  # end of file: the rest is the last piece
+            if not block:  # end of the range: the rest is the last piece
                 cut = len(data)
             else:
                 cut = data.rfind(b"\n") + 1
@@ -72,21 +287,53 @@ def read_pieces(path: str | os.PathLike, buffer_size: int = DEFAULT_BUFFER) -> I
                     carry = data
                     continue
             chunk, carry = data[:cut], data[cut:]
-            text = _decode(chunk, path, offset)
+            text = _decode(chunk, source, offset)
             if offset == 0 and text.startswith("\ufeff"):  # a UTF-8 byte-order mark is not a word
                 text = text[1:]
-            saw_text = saw_text or not text.isspace()
-            yield Piece(offset, text)
+            yield Piece(offset, text, source.name)
             offset += len(chunk)
-    if not saw_text:
-        raise CorpusError("the corpus has no text (only whitespace)", path=str(path))
+    except errors as exc:
+        if isinstance(exc, CorpusError):
+            raise
+        if source.compression is None:
+            raise CorpusError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path=source.name,
+                              offset=offset + len(carry)) from None
+        raise CorpusError(f"corrupt or truncated {source.compression} data ({exc}) after this many bytes of "
+                          "uncompressed text", path=source.name, offset=offset + len(carry)) from None
 
 
-def _decode(chunk: bytes, path: Path, offset: int) -> str:
+def _decode(chunk: bytes, source: Source, offset: int) -> str:
+    if offset == 0 and chunk.startswith(_UTF16_BOMS):
+        raise CorpusError(_UTF16_HINT, path=source.name, offset=0)
     nul = chunk.find(b"\x00")
     if nul >= 0:
-        raise CorpusError("binary data (a NUL byte), not a text corpus", path=str(path), offset=offset + nul)
+        if _looks_utf16(chunk[max(0, nul - 64) & ~1: nul + 192]):
+            raise CorpusError(_UTF16_HINT, path=source.name, offset=offset + nul)
+        raise CorpusError("binary data (a NUL byte), not a text corpus", path=source.name, offset=offset + nul)
     try:
         return chunk.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise CorpusError(f"invalid UTF-8 ({exc.reason})", path=str(path), offset=offset + exc.start) from None
+        raise CorpusError(f"invalid UTF-8 ({exc.reason})", path=source.name, offset=offset + exc.start) from None
+
+
+def _looks_utf16(sample: bytes) -> bool:
+    """Whether NULs fall on every other byte, as in UTF-16 text of mostly ASCII characters."""
+    pairs = len(sample) // 2
+    if pairs < 4:
+        return False
+    even = sum(1 for b in sample[0:2 * pairs:2] if b == 0)
+    odd = sum(1 for b in sample[1:2 * pairs:2] if b == 0)
+    return (odd >= 0.6 * pairs and even <= 0.05 * pairs) or (even >= 0.6 * pairs and odd <= 0.05 * pairs)
+
+
+def _is_pipe(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.stat(path).st_mode)
+    except OSError:
+        return False
+
+
+def _remove(paths: Iterable[str]) -> None:
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)

@@ -17,7 +17,7 @@ def split_sentences(text: str, lowercase: bool) -> list[list[str]]:
 
 def file_sentences(path: str | os.PathLike, lowercase: bool = True,
                    buffer_size: int = DEFAULT_BUFFER) -> Iterator[list[str]]:
-    """Stream the token lists of a text file, one per line.
+    """Stream the token lists of a corpus (a file, a folder of files or a URL; see :class:`~seqdl.text.corpus.Corpus`), one per line.
 
     A line longer than the read buffer comes out as several consecutive
     token lists (no token is lost or cut); errors are

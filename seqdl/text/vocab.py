@@ -1,11 +1,70 @@
-"""Vocabulary: word counts from a corpus, pruned by --min-count and --max-vocab."""
+"""Vocabulary: word counts from a corpus (in bounded memory if asked), pruned by --min-count and --max-vocab."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 import numpy as np
+
+
+class WordCounter:
+    """Word counts that never hold more than ``max_entries`` distinct words (None: no limit).
+
+    This is gensim's ``max_vocab_size``: whenever the counter passes
+    ``max_entries`` words, the rarest are pruned (every word counted fewer
+    than ``floor`` times, the floor rising by one per pruning, until the
+    counter is back within the cap), so a corpus with tens of millions of
+    distinct tokens counts in a fixed budget. Unlike gensim, which prunes once
+    per overflow and may stay over the cap, the counter is always back within
+    it after a pruning. The result is **approximate** once a pruning has
+    happened (``pruned`` is then true): a word pruned and seen again restarts
+    from zero, so a count may be too low by up to ``floor - 1`` per pruning,
+    and a word that was always rare may be missing. ``total`` (the number of
+    tokens) is always exact.
+
+    Counters of shards of a corpus merge with :meth:`merge`; without pruning,
+    merging the shards' counters in corpus order gives exactly the counter of
+    the whole corpus, word order (first appearance) included.
+    """
+
+    def __init__(self, max_entries: int | None = None):
+        if max_entries is not None and max_entries < 1:
+            from ..errors import ParameterError
+
+            raise ParameterError("max_vocab_memory", "must be at least 1")
+        self.max_entries = max_entries
+        self.counts: Counter[str] = Counter()
+        self.total = 0
+        self.floor = 1
+        self.pruned = False
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    def update(self, tokens: Sequence[str]) -> None:
+        """Count ``tokens`` (one sentence, or all the tokens of a piece of text), then prune if over the cap."""
+        self.counts.update(tokens)
+        self.total += len(tokens)
+        self._check_cap()
+
+    def merge(self, other: "WordCounter") -> "WordCounter":
+        """Add ``other``'s counts and total (words new to this counter go after its own); returns self."""
+        self.counts.update(other.counts)
+        self.total += other.total
+        self.floor = max(self.floor, other.floor)
+        self.pruned = self.pruned or other.pruned
+        self._check_cap()
+        return self
+
+    def _check_cap(self) -> None:
+        if self.max_entries is None or len(self.counts) <= self.max_entries:
+            return
+        while len(self.counts) > self.max_entries:
+            self.floor += 1
+            floor = self.floor
+            self.counts = Counter({w: c for w, c in self.counts.items() if c >= floor})
+        self.pruned = True
 
 
 class WordIndex(dict):
@@ -13,6 +72,18 @@ class WordIndex(dict):
 
     def __missing__(self, word: str) -> int:
         return -1
+
+
+def count_pieces(pieces: Iterable, lowercase: bool = True, counter: WordCounter | None = None) -> WordCounter:
+    """Count the tokens of the text :class:`~seqdl.text.corpus.Piece` s (of a corpus or a shard) into ``counter``.
+
+    The same tokens as counting :meth:`~seqdl.text.corpus.Corpus.sentences`,
+    a piece at a time rather than a sentence at a time.
+    """
+    counter = counter if counter is not None else WordCounter()
+    for piece in pieces:
+        counter.update((piece.text.lower() if lowercase else piece.text).split())
+    return counter
 
 
 class Vocabulary:
@@ -33,16 +104,27 @@ class Vocabulary:
 
     @classmethod
     def build(cls, sentences: Iterable[Sequence[str]], min_count: int = 5,
-              max_vocab: int | None = None) -> "Vocabulary":
+              max_vocab: int | None = None, max_vocab_memory: int | None = None) -> "Vocabulary":
         """Count the tokens of ``sentences``; keep words seen at least ``min_count`` times.
 
         ``max_vocab`` then keeps only that many of the most frequent words.
+        ``max_vocab_memory`` bounds the distinct words held while counting
+        (approximate counts; see :class:`WordCounter`).
         """
-        counter: Counter[str] = Counter()
+        counter = WordCounter(max_vocab_memory)
         for sentence in sentences:
             counter.update(sentence)
-        total = sum(counter.values())
-        kept = [(w, c) for w, c in counter.items() if c >= min_count]
+        return cls.from_counts(counter.counts, counter.total, min_count, max_vocab)
+
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int], total_words: int, min_count: int = 5,
+                    max_vocab: int | None = None) -> "Vocabulary":
+        """The vocabulary of words counted at least ``min_count`` times in ``counts`` (in first-appearance order).
+
+        ``max_vocab`` then keeps only that many of the most frequent words.
+        """
+        total = int(total_words)
+        kept = [(w, c) for w, c in counts.items() if c >= min_count]
         kept.sort(key=lambda item: -item[1])  # stable: ties stay in order of first appearance
         if max_vocab is not None:
             kept = kept[: max(0, int(max_vocab))]

@@ -71,8 +71,9 @@ def test_empty_corpora_are_refused(tmp_path, content, message):
         list(file_sentences(path))
 
 
-def test_missing_file_and_folder_are_refused(tmp_path):
+def test_missing_file_and_folder_without_corpus_files_are_refused(tmp_path):
     with pytest.raises(CorpusError, match="no such corpus file"):
         list(file_sentences(tmp_path / "missing.txt"))
-    with pytest.raises(CorpusError, match="not a regular file"):
+    (tmp_path / "notes.md").write_text("not a corpus file\n")
+    with pytest.raises(CorpusError, match="holds no corpus files"):
         list(file_sentences(tmp_path))

@@ -26,3 +26,48 @@ def test_keep_thresholds_follow_word2vec_formula():
     np.testing.assert_allclose(thresholds / 2.0**32, expected, rtol=1e-6)
     assert thresholds.dtype == np.uint32 and thresholds[2] == 2**32 - 1
     assert (vocab.keep_thresholds(0) == 2**32 - 1).all()
+
+
+def _zipf_tokens(seed: int, n: int, distinct: int) -> list[str]:
+    rng = np.random.default_rng(seed)
+    ranks = np.minimum(rng.zipf(1.3, size=n), distinct)
+    return [f"w{r}" for r in ranks]
+
+
+def test_counter_without_a_cap_is_exact_and_shards_merge_to_the_whole_count():
+    from collections import Counter
+
+    from seqdl.text.vocab import WordCounter
+
+    tokens = _zipf_tokens(0, 20_000, 5_000)
+    whole = WordCounter()
+    whole.update(tokens)
+    assert whole.counts == Counter(tokens) and whole.total == len(tokens) and not whole.pruned
+    merged = WordCounter()
+    for start in range(0, len(tokens), 3_001):
+        part = WordCounter()
+        part.update(tokens[start:start + 3_001])
+        merged.merge(part)
+    assert list(merged.counts.items()) == list(whole.counts.items())  # same counts, same first-appearance order
+    assert merged.total == whole.total
+
+
+def test_a_capped_counter_stays_within_its_budget_and_keeps_the_frequent_words():
+    from collections import Counter
+
+    from seqdl.text.vocab import WordCounter
+
+    tokens = _zipf_tokens(1, 50_000, 40_000)
+    exact = Counter(tokens)
+    capped = WordCounter(max_entries=500)
+    peak = 0
+    for start in range(0, len(tokens), 100):
+        capped.update(tokens[start:start + 100])
+        peak = max(peak, len(capped))
+    assert peak <= 500 and capped.pruned and capped.floor > 1
+    assert capped.total == len(tokens)                      # the token count stays exact
+    for word, count in exact.most_common(50):               # frequent words survive, counts a little low
+        assert count - capped.floor * 50 <= capped.counts[word] <= count
+    vocab = Vocabulary.build([tokens[i:i + 100] for i in range(0, len(tokens), 100)], min_count=1,
+                             max_vocab_memory=500)
+    assert len(vocab) <= 500 and vocab.words[:5] == [w for w, _ in exact.most_common(5)]
