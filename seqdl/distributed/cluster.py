@@ -1,0 +1,81 @@
+"""Connecting to a Dask cluster: an existing scheduler (``tcp://HOST:8786``) or a local one (``local:N``).
+
+Dask is an optional extra; :func:`require_dask` turns its absence into one
+line saying what to install. Nothing here imports Dask at module import
+time, so commands can name these functions while building the command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+from ..errors import SeqdlError
+
+__all__ = ["ClusterError", "connect", "parse_cluster", "require_dask"]
+
+#: Seconds to wait for a scheduler before saying it cannot be reached.
+CONNECT_TIMEOUT = 10.0
+
+INSTALL_HINT = "distributed training needs Dask: pip install 'seqdl[distributed]'"
+
+
+class ClusterError(SeqdlError):
+    """The cluster cannot be reached or started, or Dask is not installed."""
+
+
+def require_dask():
+    """The ``distributed`` module, or :class:`ClusterError` saying how to install it."""
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError(INSTALL_HINT) from None
+    return distributed
+
+
+def parse_cluster(spec: str) -> tuple[str, int | str]:
+    """``("local", N)`` for ``local:N``, else ``("address", spec)`` for a scheduler address."""
+    head, sep, tail = spec.partition(":")
+    if head == "local":
+        if not sep:
+            return "local", 0
+        if tail.isdigit() and 1 <= int(tail) <= 1024:
+            return "local", int(tail)
+        raise ClusterError(f"cluster {spec!r}: expected local:N with N from 1 to 1024 worker processes")
+    if "://" not in spec:
+        spec = f"tcp://{spec}"
+    return "address", spec
+
+
+@contextlib.contextmanager
+def connect(spec: str, timeout: float = CONNECT_TIMEOUT) -> Iterator:
+    """A ``distributed.Client`` for ``spec``; closed (and a local cluster stopped) on exit.
+
+    ``local:N`` starts a ``LocalCluster`` of N worker processes with one
+    thread each, listening on the loopback interface only (``local:0`` or
+    ``local``: one per core). Anything else is the address of a running
+    scheduler; if it cannot be reached within ``timeout`` seconds,
+    :class:`ClusterError` names it.
+    """
+    distributed = require_dask()
+    kind, value = parse_cluster(spec)
+    if kind == "local":
+        workers = value or _cores()
+        with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                      dashboard_address="127.0.0.1:0", silence_logs=40) as cluster, \
+                distributed.Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = distributed.Client(value, timeout=timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ClusterError(f"cannot reach the Dask scheduler at {value}: {reason}") from None
+    with client:
+        yield client
+
+
+def _cores() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)

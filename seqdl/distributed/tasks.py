@@ -1,0 +1,168 @@
+"""The work Dask runs on the workers: pure functions of their arguments.
+
+Each function's result depends only on what it is given (a shard or
+segment of the corpus, the vocabulary, the weights, the round's unit), never
+on which worker runs it or what ran there before. When a worker dies, Dask
+runs its tasks again elsewhere and the run's result is unchanged.
+
+- :func:`count_shard` counts a shard's words and cuts it into
+  :class:`Segment` s of about ``segment_words`` words (at line starts).
+- :func:`encode_segment` turns a segment into word-id jobs once; the jobs
+  stay in the cluster's memory for every epoch.
+- :func:`train_unit` trains one segment from the round's weights with the
+  single-process numba kernel and returns the change of the weights.
+- :func:`add_updates` and :func:`apply_updates` reduce the changes of a
+  round (a tree of additions on the workers) and merge them into the next
+  round's weights.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..embeddings import kernels
+from ..embeddings.jobs import Job, make_jobs
+from ..errors import TrainingError
+from ..text.corpus import DEFAULT_BUFFER, Shard
+from ..text.vocab import WordCounter, WordIndex
+
+#: Job numbers of a unit start at ``unit index * JOB_STRIDE``, so every job of a run draws its own random stream.
+JOB_STRIDE = 1 << 24
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A run of whole lines of the corpus (``shard``) holding ``words`` tokens."""
+
+    shard: Shard
+    words: int
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One task of a round: train segment ``segment`` in epoch ``epoch``.
+
+    ``index`` numbers the unit in the run (it seeds the unit's random
+    streams); ``words_before`` is the number of words the whole cluster had
+    trained when the round began and ``parallel`` the number of units in the
+    round, which place the unit's words on the global learning-rate schedule.
+    """
+
+    index: int
+    epoch: int
+    segment: int
+    words_before: int
+    parallel: int
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every training task needs besides the weights: the model's tables and hyperparameters."""
+
+    keep: np.ndarray
+    accept: np.ndarray
+    alias: np.ndarray
+    log_q: np.ndarray
+    model: int
+    loss_kind: int
+    window: int
+    negative: int
+    seed: int
+    alpha: float
+    min_alpha: float
+    total_words: int
+    scratch: dict
+
+    def schedule(self, words_before: float) -> float:
+        """The learning rate after ``words_before`` words of the whole run (linear decay, as word2vec.c)."""
+        fraction = min(1.0, words_before / max(self.total_words, 1))
+        return self.alpha - (self.alpha - self.min_alpha) * fraction
+
+
+def count_shard(shard: Shard, lowercase: bool, max_entries: int | None,
+                segment_words: int) -> tuple[WordCounter, list[Segment]]:
+    """The shard's word counts, and the shard cut into segments of at least ``segment_words`` words.
+
+    Segments start at line starts, so each is a :class:`Shard` of its own;
+    together they hold the shard's lines exactly once.
+    """
+    counter = WordCounter(max_entries)
+    segments: list[Segment] = []
+    start, words, at_line_start = shard.start, 0, True
+    buffer_size = int(min(DEFAULT_BUFFER, max(1 << 14, segment_words)))
+    for piece in shard.pieces(buffer_size):
+        if words >= segment_words and at_line_start:
+            segments.append(Segment(Shard(shard.source, start, piece.offset), words))
+            start, words = piece.offset, 0
+        tokens = (piece.text.lower() if lowercase else piece.text).split()
+        counter.update(tokens)
+        words += len(tokens)
+        at_line_start = piece.text.endswith("\n")
+    if words:
+        segments.append(Segment(Shard(shard.source, start, shard.end), words))
+    return counter, segments
+
+
+def encode_segment(segment: Segment, index: WordIndex, lowercase: bool) -> list[Job]:
+    """The segment's sentences as jobs of word ids (-1 outside the vocabulary), numbered from 0."""
+    return list(make_jobs(segment.shard.sentences(lowercase), index, epoch=0, first_number=0, words_before=0))
+
+
+def train_unit(weights: tuple[np.ndarray, np.ndarray], jobs: list[Job], settings: Settings, unit: Unit):
+    """Train copies of ``weights`` on ``jobs``; returns ``(updates, stats)``.
+
+    ``updates`` is ``(delta_in, delta_out)``, the change of the input and
+    output weights. ``stats`` is a list with one ``(epoch, summed loss,
+    predictions, words)`` tuple.
+    """
+    syn0, syn1 = (w.copy() for w in weights)
+    shared = dict(syn0=syn0, syn1=syn1, keep=settings.keep, accept=settings.accept, alias=settings.alias,
+                  log_q=settings.log_q, tables=kernels.sigmoid_tables(), model=settings.model,
+                  loss_kind=settings.loss_kind, window=settings.window, negative=settings.negative)
+    scratch = {name: np.empty(shape, dtype=dtype) for name, (shape, dtype) in settings.scratch.items()}
+    loss, predictions, done = 0.0, 0, 0
+    for job in jobs:
+        begin = unit.words_before + unit.parallel * done
+        end = unit.words_before + unit.parallel * (done + job.words)
+        job_loss, job_predictions, _ = kernels.train_job(
+            ids=job.ids, sentence_ends=job.sentence_ends, alpha_start=settings.schedule(begin),
+            alpha_end=settings.schedule(end), seed=settings.seed, job=unit.index * JOB_STRIDE + job.number,
+            **shared, **scratch)
+        if job_loss != job_loss:
+            raise TrainingError(f"training diverged (NaN loss) in epoch {unit.epoch + 1}; try a smaller --alpha")
+        loss += job_loss
+        predictions += job_predictions
+        done += job.words
+    syn0 -= weights[0]
+    syn1 -= weights[1]
+    return (syn0, syn1), [(unit.epoch, loss, predictions, done)]
+
+
+def add_updates(a, b):
+    """The sum of two results of :func:`train_unit` (or of earlier sums): updates added, stats joined."""
+    (updates_a, stats_a), (updates_b, stats_b) = a, b
+    return tuple(x + y for x, y in zip(updates_a, updates_b)), stats_a + stats_b
+
+
+def apply_updates(weights: tuple[np.ndarray, np.ndarray], total, units: int, merge: str):
+    """The next round's weights: ``weights`` plus the round's summed changes (``merge="sum"``) or their mean.
+
+    ``"sum"`` applies every worker's change, as Hogwild threads do on one
+    machine, only a round late; it equals averaging the workers' models with
+    the learning rate scaled by the number of workers (the linear scaling
+    rule of large-batch SGD), and matches single-process quality.
+    ``"mean"`` is plain model averaging (Spark MLlib): with W workers each
+    round moves the model about as far as one worker alone would, so it
+    needs about W times the epochs.
+    """
+    (delta0, delta1), _ = total
+    if merge == "sum":
+        return weights[0] + delta0, weights[1] + delta1
+    return weights[0] + delta0 / np.float32(units), weights[1] + delta1 / np.float32(units)
+
+
+def stats_of(total) -> list[tuple[int, float, int, int]]:
+    """The per-unit ``(epoch, loss, predictions, words)`` of a reduced round."""
+    return total[1]

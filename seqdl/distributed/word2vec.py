@@ -1,0 +1,172 @@
+"""word2vec on a Dask cluster by model averaging (Spark MLlib's Word2Vec, pWord2Vec's distributed mode).
+
+The client drives; the workers do the work (:mod:`seqdl.distributed.tasks`):
+
+1. the corpus is cut into shards (whole compressed files, byte ranges of
+   plain ones cut at line ends); each worker counts its shards' words and
+   cuts them into segments of about ``sync_words`` words; the client merges
+   the counts (in corpus order, so the vocabulary is the one a single
+   process would count) and builds the vocabulary and noise tables;
+2. each segment is encoded to word ids once, on a worker, and stays in the
+   cluster's memory (Dask recomputes it if its worker dies);
+3. each round, every worker trains the next segment from the current
+   weights with the single-process numba kernel, on the global
+   learning-rate schedule; the changes are added up in a tree of tasks on
+   the workers, merged into the next round's weights (summed by default,
+   or averaged) and copied to a second worker, so losing any one worker
+   loses nothing.
+
+Every task is a pure function of (weights, segment, round), with random
+streams seeded by the unit's number, so a rerun after a lost worker gives
+bit-for-bit the same vectors. The client holds only the vocabulary and a
+few numbers per round; weights travel between workers.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import numpy as np
+
+from ..errors import CorpusError
+from ..progress import NullProgress
+from ..text.corpus import Corpus
+from ..text.vocab import Vocabulary, WordCounter
+from . import tasks
+
+#: Words each worker trains per round unless told otherwise.
+DEFAULT_SYNC_WORDS = 200_000
+#: Shards per worker when counting: more than one evens out their sizes.
+SHARDS_PER_WORKER = 4
+
+
+def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, progress=None,
+                   max_vocab_memory: int | None = None, merge: str = "sum"):
+    """Train ``model`` (a :class:`~seqdl.Word2Vec`) on ``corpus`` with the Dask ``client``'s workers; returns it.
+
+    ``sync_words`` is how many words each worker trains between two
+    merges of the weights; ``merge`` is how the workers' changes are merged
+    (see :func:`~seqdl.distributed.tasks.apply_updates`). ``progress`` (a :class:`~seqdl.progress.ProgressReporter`)
+    gets words done over the whole cluster, the round and the loss.
+    """
+    from ..errors import ParameterError
+
+    if sync_words < 1:
+        raise ParameterError("sync_words", "must be at least 1")
+    if merge not in ("sum", "mean"):
+        raise ParameterError("merge", "must be 'sum' or 'mean'")
+    progress = progress if progress is not None else NullProgress()
+    p = model.params
+    corpus = Corpus.open(corpus, lowercase=p.lowercase)
+    run = uuid.uuid4().hex[:12]
+    workers = max(1, len(client.scheduler_info()["workers"]))
+
+    vocab, segments = _count(client, corpus, workers, sync_words, max_vocab_memory, p, run)
+    settings = _settings(model, vocab)
+    syn0, syn1 = _initial_weights(len(vocab), p.dim, p.seed)
+    [index] = client.scatter([vocab.index], broadcast=True, hash=False)
+    encoded = [client.submit(tasks.encode_segment, segment, index, p.lowercase, key=f"seqdl-encode-{run}-{i}")
+               for i, segment in enumerate(segments)]
+    [settings_f] = client.scatter([settings], broadcast=True, hash=False)
+    [weights] = client.scatter([(syn0, syn1)], hash=False)
+
+    units = [(epoch, s) for epoch in range(p.epochs) for s in range(len(segments))]
+    rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
+    total = vocab.total_words * p.epochs
+    stats: list[tuple[int, float, int, int]] = []
+    done, started = 0, time.perf_counter()
+    progress.update(0, total=total)
+    for number, round_units in enumerate(rounds):
+        results = []
+        for position, (epoch, s) in enumerate(round_units):
+            unit = tasks.Unit(index=number * workers + position, epoch=epoch, segment=s, words_before=done,
+                              parallel=len(round_units))
+            results.append(client.submit(tasks.train_unit, weights, encoded[s], settings_f, unit,
+                                         key=f"seqdl-train-{run}-{unit.index}"))
+        summed = _tree_sum(client, results, f"{run}-{number}")
+        previous = weights
+        weights = client.submit(tasks.apply_updates, previous, summed, len(round_units), merge,
+                                key=f"seqdl-weights-{run}-{number}")
+        round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}").result()
+        client.replicate([weights], n=min(2, workers))  # a second copy: losing one worker loses no weights
+        del previous, results, summed
+        stats.extend(round_stats)
+        done += sum(s[3] for s in round_stats)
+        predictions = sum(s[2] for s in round_stats)
+        loss = sum(s[1] for s in round_stats) / predictions if predictions else float("nan")
+        progress.update(done, total=total, round=f"{number + 1}/{len(rounds)}", loss=loss)
+    elapsed = time.perf_counter() - started
+    syn0, syn1 = weights.result()
+    _finish(model, vocab, syn0, syn1, stats, done / max(elapsed, 1e-9))
+    return model
+
+
+def _count(client, corpus: Corpus, workers: int, sync_words: int, max_vocab_memory: int | None, p,
+           run: str) -> tuple[Vocabulary, list]:
+    """The merged vocabulary and the corpus's segments, counted on the workers."""
+    shards = corpus.shards(workers * SHARDS_PER_WORKER)
+    counted = client.gather([
+        client.submit(tasks.count_shard, shard, p.lowercase, max_vocab_memory, sync_words,
+                      key=f"seqdl-count-{run}-{i}") for i, shard in enumerate(shards)])
+    counter = WordCounter(max_vocab_memory)
+    segments = []
+    for shard_counter, shard_segments in counted:  # in corpus order: words keep their order of first appearance
+        counter.merge(shard_counter)
+        segments.extend(shard_segments)
+    if counter.total == 0:
+        raise CorpusError("the corpus has no text", path=corpus.name)
+    vocab = Vocabulary.from_counts(counter.counts, counter.total, p.min_count, p.max_vocab)
+    if len(vocab) == 0:
+        raise CorpusError(f"no word occurs at least {p.min_count} times (min-count {p.min_count}); "
+                          "lower --min-count or use a larger corpus", path=corpus.name)
+    return vocab, segments
+
+
+def _tree_sum(client, futures: list, tag: str):
+    """The sum of ``futures`` by pairwise additions on the workers (depth log2 of their number)."""
+    level, depth = list(futures), 0
+    while len(level) > 1:
+        pairs = [client.submit(tasks.add_updates, a, b, key=f"seqdl-sum-{tag}-{depth}-{i}")
+                 for i, (a, b) in enumerate(zip(level[::2], level[1::2]))]
+        level = pairs + level[len(pairs) * 2:]
+        depth += 1
+    return level[0]
+
+
+def _settings(model, vocab: Vocabulary) -> tasks.Settings:
+    from ..embeddings.noise import alias_table, noise_distribution
+    from ..embeddings.word2vec import LOSSES, MODELS
+
+    p = model.params
+    probabilities = noise_distribution(vocab.counts, p.ns_exponent)
+    accept, alias = alias_table(probabilities)
+    scratch = {name: (array.shape, array.dtype) for name, array in model._scratch(len(vocab)).items()}
+    return tasks.Settings(keep=vocab.keep_thresholds(p.sample), accept=accept, alias=alias,
+                          log_q=np.log(probabilities).astype(np.float32), model=MODELS[p.model],
+                          loss_kind=LOSSES[p.loss], window=p.window, negative=p.negative, seed=p.seed,
+                          alpha=model.alpha, min_alpha=p.min_alpha, total_words=vocab.total_words * p.epochs,
+                          scratch=scratch)
+
+
+def _initial_weights(vocab_size: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    syn0 = (rng.random((vocab_size, dim), dtype=np.float32) * 2 - 1) / np.float32(dim)  # gensim's
+    return syn0, np.zeros_like(syn0)
+
+
+def _finish(model, vocab: Vocabulary, syn0, syn1, stats, words_per_second: float) -> None:
+    from ..embeddings.keyedvectors import KeyedVectors
+    from ..embeddings.word2vec import _epoch_means
+
+    model.wv = KeyedVectors(vocab.words, syn0, vocab.counts)
+    model.syn1 = syn1
+    model.loss_history, model.predictions_per_epoch = _epoch_means(stats, model.params.epochs)
+    model.words_per_second = words_per_second
+
+
+def describe(client: Any) -> str:
+    """``N workers at ADDRESS`` for messages."""
+    info = client.scheduler_info()
+    return f"{len(info['workers'])} workers at {info.get('address', '?')}"

@@ -1,0 +1,118 @@
+"""word2vec on a Dask LocalCluster: same vocabulary, same quality, survives a killed worker, one-line errors."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+
+import numpy as np
+import pytest
+
+import seqdl
+from seqdl.distributed import ClusterError, connect, train_word2vec
+from seqdl.errors import CorpusError
+from seqdl.text.corpus import Corpus
+from seqdl.text.vocab import Vocabulary
+
+SMALL = dict(dim=24, window=3, epochs=2, seed=3, workers=1)
+
+
+def test_vocabulary_merged_across_shards_equals_one_process_count(client, tmp_path):
+    lines = [" ".join(f"w{(i * 7 + j * 13) % 97}" for j in range(i % 11 + 1)) for i in range(3000)]
+    (tmp_path / "a.txt").write_text("\n".join(lines[:2000]) + "\n")
+    (tmp_path / "b.txt.gz").write_bytes(gzip.compress(("\n".join(lines[2000:]) + "\n").encode()))
+    model = train_word2vec(seqdl.Word2Vec(min_count=1, epochs=1, dim=8), tmp_path, client, sync_words=500)
+    expected = Vocabulary.build(Corpus.open(tmp_path), min_count=1)
+    assert model.wv.index_to_key == expected.words            # same words, same order (ties by first appearance)
+    assert model.wv.counts.tolist() == expected.counts.tolist()
+    assert sum(model.predictions_per_epoch) > 0
+
+
+def test_distributed_vectors_are_as_good_as_one_process(client, tmp_path, demo_corpus, analogy_accuracy):
+    path = tmp_path / "demo.txt"
+    demo_corpus(path, 0.15)
+    single = seqdl.Word2Vec(**{**SMALL, "epochs": 3, "dim": 32}).train(path)
+    spread = train_word2vec(seqdl.Word2Vec(**{**SMALL, "epochs": 3, "dim": 32}), path, client, sync_words=10_000)
+    assert spread.wv.index_to_key == single.wv.index_to_key
+    one, many = analogy_accuracy(single.wv), analogy_accuracy(spread.wv)
+    assert one > 0.3                      # the planted relations are learnt at all...
+    assert many >= one - 0.08, (one, many)  # ...and as well by the cluster
+    assert np.isfinite(spread.loss_history).all() and spread.loss_history[-1] < spread.loss_history[0]
+
+
+def test_plain_model_averaging_is_available_and_slower_to_learn(client, tmp_path, demo_corpus):
+    path = tmp_path / "demo.txt"
+    demo_corpus(path, 0.05)
+    summed = train_word2vec(seqdl.Word2Vec(**SMALL), path, client, sync_words=5_000)
+    averaged = train_word2vec(seqdl.Word2Vec(**SMALL), path, client, sync_words=5_000, merge="mean")
+    assert averaged.loss_history[-1] > summed.loss_history[-1]
+
+
+def test_a_run_is_reproducible_and_a_killed_worker_changes_nothing(tmp_path, demo_corpus):
+    path = tmp_path / "demo.txt"
+    demo_corpus(path, 0.05)
+    with connect("local:2") as dask_client:
+        dask_client.wait_for_workers(2, timeout=60)
+        first = train_word2vec(seqdl.Word2Vec(**SMALL), path, dask_client, sync_words=3_000)
+        victims = list(dask_client.run(os.getpid).values())
+
+        class KillAtRoundThree:
+            killed = False
+
+            def update(self, done, total=None, **fields):
+                if fields.get("round", "").startswith("3/") and not self.killed:
+                    os.kill(victims[0], signal.SIGKILL)  # a worker process dies mid-run
+                    self.killed = True
+
+            def write(self, line):
+                pass
+
+            def close(self):
+                pass
+
+        killer = KillAtRoundThree()
+        second = train_word2vec(seqdl.Word2Vec(**SMALL), path, dask_client, sync_words=3_000, progress=killer)
+        assert killer.killed
+        assert victims[0] not in dask_client.run(os.getpid).values()  # the process really is gone
+    assert second.wv.index_to_key == first.wv.index_to_key
+    np.testing.assert_array_equal(second.wv.vectors, first.wv.vectors)  # rerun tasks give the same result
+    np.testing.assert_array_equal(second.syn1, first.syn1)
+
+
+def test_a_path_a_worker_cannot_read_is_named(client, tmp_path):
+    (tmp_path / "a.txt").write_text("one two three\n" * 50)
+    (tmp_path / "b.txt").write_text("four five six\n" * 50)
+    corpus = Corpus.open(tmp_path)                      # resolved here...
+    (tmp_path / "b.txt").unlink()                       # ...but gone by the time a worker reads it
+    with pytest.raises(CorpusError) as info:
+        train_word2vec(seqdl.Word2Vec(**SMALL), corpus, client)
+    assert str(tmp_path / "b.txt") in str(info.value) and "no such corpus file" in str(info.value)
+
+
+def test_a_shard_that_is_not_utf8_is_named_with_its_offset(client, tmp_path):
+    good = b"alpha beta gamma delta\n" * 4000
+    path = tmp_path / "big.txt"
+    path.write_bytes(good + b"bad \xff byte\n" + good)
+    with pytest.raises(CorpusError) as info:
+        train_word2vec(seqdl.Word2Vec(**SMALL), path, client)
+    assert info.value.path == str(path) and info.value.offset == len(good) + 4
+    assert f"byte {len(good) + 4}" in str(info.value) and "invalid UTF-8" in str(info.value)
+
+
+def test_an_unreachable_scheduler_is_one_line_naming_it():
+    with pytest.raises(ClusterError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
+        with connect("127.0.0.1:9", timeout=1):
+            pass
+
+
+def test_bad_cluster_specs_and_missing_dask(monkeypatch):
+    with pytest.raises(ClusterError, match="local:N"):
+        with connect("local:zero"):
+            pass
+    import sys
+
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    with pytest.raises(ClusterError, match=r"pip install 'seqdl\[distributed\]'"):
+        with connect("local:1"):
+            pass
