@@ -104,7 +104,12 @@ def main(argv: list[str] | None = None) -> None:
 
     import seqdl
 
+    import threadpoolctl
+
     logging.getLogger("gensim").setLevel(logging.WARNING)
+    blas = [f"{i['internal_api']} {i.get('architecture')} ({i['num_threads']} threads)"
+            for i in threadpoolctl.threadpool_info()]
+    print(f"BLAS kernels: {', '.join(blas) or 'none loaded'} (word2vec's kernels are numba, not BLAS)", flush=True)
     sentences = load_sentences(args.corpus, args.max_words)
     n_words = sum(map(len, sentences))
     print(f"corpus {args.corpus}: {n_words:,} words in {len(sentences):,} sentences; "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -48,6 +48,12 @@ class JobCache:
         self._ids.write(job.ids.astype(np.int32, copy=False).tobytes())
         self._ends.write(job.sentence_ends.astype(np.int64, copy=False).tobytes())
         self._sizes.append((len(job.ids), len(job.sentence_ends)))
+
+    def recording(self, jobs: Iterable[Job]) -> Iterator[Job]:
+        """``jobs``, each stored as it passes."""
+        for job in jobs:
+            self.add(job)
+            yield job
 
     def replay(self, epoch: int, first_number: int, words_before: int) -> Iterator[Job]:
         """The stored jobs again, numbered from ``first_number`` for ``epoch``."""

@@ -2,10 +2,10 @@
 
 A job is a run of word ids (``-1`` for words outside the vocabulary) and the
 end offset of each sentence in it. :func:`train_job` drops unknown words,
-subsamples frequent ones, draws a reduced window per centre word and trains
-skip-gram (predict the centre word from each context word's vector, as
-word2vec.c and gensim do) or CBOW (predict it from the mean of the context
-vectors) with one of three output layers:
+subsamples frequent ones, draws a reduced window per centre word and hands
+the window to the architecture's kernel, :func:`skipgram_centre` or
+:func:`cbow_centre` (gensim's ``fast_sentence_sg_*``/``fast_sentence_cbow_*``
+split), which predict with one of three output layers:
 
 - negative sampling: the target against ``negative`` noise words;
 - sampled softmax (Jean et al. 2015): a softmax over the target and ``k``
@@ -16,12 +16,16 @@ vectors) with one of three output layers:
 - full softmax over the whole vocabulary (a reference for small ones).
 
 Several threads may run :func:`train_job` on the same matrices at once
-(Hogwild). Nothing is allocated per pair: the caller passes per-thread
-scratch buffers. The sigmoid and log-sigmoid come from tables over
+(Hogwild). The kernels take three named bundles: :class:`Net` (weights and
+tables), :class:`Settings` and :class:`Scratch` (per-thread buffers, so
+nothing is allocated per pair). With subwords (fastText) a word's input is
+the mean of its own row and its character n-grams' rows. The sigmoid and log-sigmoid come from tables over
 ``[-MAX_EXP, MAX_EXP]``, like word2vec.c's.
 """
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -176,90 +180,219 @@ def _predict(h, row_h, target, syn1, alpha, loss_kind, negative, work, state, ac
     return loss, state
 
 
+class Net(NamedTuple):
+    """The arrays a run's kernels share: weights (written, Hogwild) and read-only tables.
+
+    ``syn0`` holds the input vectors: one row per vocabulary word, then (with
+    subwords) one per n-gram hash bucket. Word ``w`` is represented by rows
+    ``subword_rows[subword_ptr[w]:subword_ptr[w + 1]]`` (its own row first,
+    then its n-grams', averaged as fastText does); empty ``subword_ptr`` means
+    plain word2vec, one row per word.
+    """
+
+    syn0: np.ndarray  # float32 (rows, dim)
+    syn1: np.ndarray  # float32 (vocabulary, dim): output weights
+    keep: np.ndarray  # uint32 (vocabulary,): subsampling thresholds on 32 random bits
+    accept: np.ndarray  # uint32: noise alias table
+    alias: np.ndarray  # int32
+    log_q: np.ndarray  # float32 (vocabulary,): log noise probability
+    sigmoid: np.ndarray  # float32 (3, TABLE_SIZE): sigmoid_tables()
+    subword_ptr: np.ndarray  # int64 (vocabulary + 1,) or (0,)
+    subword_rows: np.ndarray  # int32
+
+
+class Settings(NamedTuple):
+    """The integer settings the kernels branch on."""
+
+    model: int  # SKIPGRAM or CBOW
+    loss_kind: int  # NEGATIVE, SAMPLED_SOFTMAX or SOFTMAX
+    window: int
+    negative: int  # noise words, or the sampled softmax's candidates
+
+
+class Scratch(NamedTuple):
+    """One thread's buffers, so that nothing is allocated per prediction."""
+
+    sentence: np.ndarray  # int32, at least the longest sentence of a job
+    work: np.ndarray  # float32 (dim,): the input's gradient
+    neu1: np.ndarray  # float32 (1, dim): a composed input (CBOW's mean, a word's subword mean)
+    candidates: np.ndarray  # int32 (k,): the sampled softmax's candidates
+    corrections: np.ndarray  # float32 (k,): their log(k * Q)
+    coef: np.ndarray  # float64 (k + 1 or vocabulary,): d loss / d logit
+
+
+def make_scratch(settings: Settings, dim: int, vocab_size: int, max_sentence: int) -> Scratch:
+    """Buffers for one thread running :func:`train_job` with ``settings``."""
+    k = settings.negative if settings.loss_kind == SAMPLED_SOFTMAX else 0
+    coef = vocab_size if settings.loss_kind == SOFTMAX else k + 1
+    return Scratch(np.empty(max_sentence, dtype=np.int32), np.empty(dim, dtype=np.float32),
+                   np.empty((1, dim), dtype=np.float32), np.empty(k, dtype=np.int32),
+                   np.empty(k, dtype=np.float32), np.empty(coef, dtype=np.float64))
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _add_input(net, word, neu1):
+    """Add word's rows to ``neu1[0]``; returns how many rows were added."""
+    dim = net.syn0.shape[1]
+    if net.subword_ptr.shape[0] == 0:
+        for d in range(dim):
+            neu1[0, d] += net.syn0[word, d]
+        return 1
+    for p in range(net.subword_ptr[word], net.subword_ptr[word + 1]):
+        row = net.subword_rows[p]
+        for d in range(dim):
+            neu1[0, d] += net.syn0[row, d]
+    return net.subword_ptr[word + 1] - net.subword_ptr[word]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _spread(net, word, work):
+    """Add the input gradient ``work`` to each of word's rows (fastText gives each row the whole gradient)."""
+    dim = net.syn0.shape[1]
+    if net.subword_ptr.shape[0] == 0:
+        for d in range(dim):
+            net.syn0[word, d] += work[d]
+        return
+    for p in range(net.subword_ptr[word], net.subword_ptr[word + 1]):
+        row = net.subword_rows[p]
+        for d in range(dim):
+            net.syn0[row, d] += work[d]
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def _predict_from(net, scratch, settings, h, row_h, target, alpha, state):
+    """:func:`_predict` with the bundle's tables and buffers."""
+    return _predict(h, row_h, target, net.syn1, alpha, settings.loss_kind, settings.negative, scratch.work,
+                    state, net.accept, net.alias, net.sigmoid, scratch.candidates, scratch.corrections,
+                    scratch.coef)
+
+
 @njit(cache=True, nogil=True, fastmath=_FAST)
-def train_job(syn0, syn1, ids, sentence_ends, keep, accept, alias, log_q, tables,
-              model, loss_kind, window, negative, alpha_start, alpha_end, seed, job,
-              sentence, work, neu1, candidates, corrections, coef):
+def skipgram_centre(net, scratch, settings, i, lo, hi, alpha, state):
+    """Skip-gram on the window ``[lo, hi)`` around ``scratch.sentence[i]``: ``(loss, predictions, state)``.
+
+    Plain word2vec predicts the centre word from each context word's row
+    (word2vec.c, gensim's ``fast_sentence_sg_neg``); with subwords the centre
+    word's averaged word and n-gram rows predict each context word (fastText,
+    gensim's ``fasttext_fast_sentence_sg_neg``).
+    """
+    sentence, work, neu1 = scratch.sentence, scratch.work, scratch.neu1
+    dim = net.syn0.shape[1]
+    subwords = net.subword_ptr.shape[0] > 0
+    loss = 0.0
+    predictions = 0
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        for d in range(dim):
+            work[d] = 0.0
+        if subwords:
+            for d in range(dim):
+                neu1[0, d] = 0.0
+            scale = np.float32(1.0 / _add_input(net, sentence[i], neu1))
+            for d in range(dim):
+                neu1[0, d] *= scale
+            pair_loss, state = _predict_from(net, scratch, settings, neu1, 0, sentence[j], alpha, state)
+            _spread(net, sentence[i], work)
+        else:
+            context = sentence[j]
+            pair_loss, state = _predict_from(net, scratch, settings, net.syn0, context, sentence[i], alpha, state)
+            for d in range(dim):
+                net.syn0[context, d] += work[d]
+        loss += pair_loss
+        predictions += 1
+    return loss, predictions, state
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def cbow_centre(net, scratch, settings, i, lo, hi, alpha, state):
+    """CBOW: predict ``scratch.sentence[i]`` from the mean of its window's rows: ``(loss, 1, state)``.
+
+    Each context word (each of its rows, with subwords) gets the whole
+    gradient, as in word2vec.c, fastText and gensim (``cbow_mean=1``).
+    """
+    sentence, work, neu1 = scratch.sentence, scratch.work, scratch.neu1
+    dim = net.syn0.shape[1]
+    for d in range(dim):
+        neu1[0, d] = 0.0
+        work[d] = 0.0
+    rows = 0
+    for j in range(lo, hi):
+        if j != i:
+            rows += _add_input(net, sentence[j], neu1)
+    scale = np.float32(1.0 / rows)
+    for d in range(dim):
+        neu1[0, d] *= scale
+    loss, state = _predict_from(net, scratch, settings, neu1, 0, sentence[i], alpha, state)
+    for j in range(lo, hi):
+        if j != i:
+            _spread(net, sentence[j], work)
+    return loss, 1, state
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _subsample(keep, ids, start, end, sentence, state):
+    """Copy the known, not subsampled words of ``ids[start:end]`` into ``sentence``: ``(length, state)``."""
+    length = 0
+    for p in range(start, end):
+        word = ids[p]
+        if word < 0:
+            continue
+        bits, state = next_random(state)
+        if (bits >> np.uint64(32)) > np.uint64(keep[word]):
+            continue
+        sentence[length] = word
+        length += 1
+    return length, state
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _draw_candidates(net, scratch, log_k, state):
+    """Draw the sampled softmax's shared candidates for one centre word, with their corrections."""
+    for m in range(scratch.candidates.shape[0]):
+        c, state = draw_noise(state, net.accept, net.alias)
+        scratch.candidates[m] = c
+        scratch.corrections[m] = net.log_q[c] + log_k
+    return state
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST)
+def train_job(net, scratch, settings, ids, sentence_ends, alpha_start, alpha_end, seed, job):
     """Train on one job; returns ``(summed loss, predictions made, words trained on)``.
 
-    ``keep`` holds subsampling thresholds (uint32), ``accept``/``alias`` the
-    noise alias table, ``log_q`` the log noise probability of each word.
-    The learning rate falls linearly from ``alpha_start`` to ``alpha_end``
-    over the job. ``sentence`` (int32, at least the longest sentence),
-    ``work`` (float32, dim), ``neu1`` (float32, (1, dim)), ``candidates``
-    (int32, k), ``corrections`` (float32, k) and ``coef`` (float64, k + 1 or
-    the vocabulary size) are the calling thread's scratch buffers.
+    ``ids`` are the job's word ids (-1: unknown) and ``sentence_ends`` each
+    sentence's end offset. The learning rate falls linearly from
+    ``alpha_start`` to ``alpha_end`` over the job. The random draws
+    (subsampling, reduced windows, noise words) depend only on ``seed`` and
+    the job number ``job``.
     """
     state = seed_state(seed, job)
-    dim = syn0.shape[1]
-    k = candidates.shape[0]
-    log_k = np.log(max(k, 1))
+    window = settings.window
+    log_k = np.log(max(scratch.candidates.shape[0], 1))
     n_ids = ids.shape[0]
     loss = 0.0
     predictions = 0
     trained = 0
     start = 0
     for end in sentence_ends:
-        length = 0
-        for p in range(start, end):
-            word = ids[p]
-            if word < 0:
-                continue
-            bits, state = next_random(state)
-            if (bits >> np.uint64(32)) > np.uint64(keep[word]):
-                continue
-            sentence[length] = word
-            length += 1
+        length, state = _subsample(net.keep, ids, start, end, scratch.sentence, state)
         for i in range(length):
             position = start + (end - start) * i / length  # where in the job this word came from
             alpha = np.float32(alpha_start + (alpha_end - alpha_start) * position / n_ids)
-            target = sentence[i]
             bits, state = next_random(state)
             reduced = window - below(bits, window)
             lo = max(0, i - reduced)
             hi = min(length, i + reduced + 1)
             if hi - lo <= 1:
                 continue
-            if loss_kind == SAMPLED_SOFTMAX:
-                for m in range(k):
-                    c, state = draw_noise(state, accept, alias)
-                    candidates[m] = c
-                    corrections[m] = log_q[c] + log_k
-            if model == SKIPGRAM:
-                for j in range(lo, hi):
-                    if j == i:
-                        continue
-                    context = sentence[j]
-                    for d in range(dim):
-                        work[d] = 0.0
-                    pair_loss, state = _predict(syn0, context, target, syn1, alpha, loss_kind, negative, work,
-                                                state, accept, alias, tables, candidates, corrections, coef)
-                    for d in range(dim):
-                        syn0[context, d] += work[d]
-                    loss += pair_loss
-                    predictions += 1
+            if settings.loss_kind == SAMPLED_SOFTMAX:
+                state = _draw_candidates(net, scratch, log_k, state)
+            if settings.model == SKIPGRAM:
+                centre_loss, made, state = skipgram_centre(net, scratch, settings, i, lo, hi, alpha, state)
             else:
-                for d in range(dim):
-                    neu1[0, d] = 0.0
-                    work[d] = 0.0
-                for j in range(lo, hi):
-                    if j != i:
-                        context = sentence[j]
-                        for d in range(dim):
-                            neu1[0, d] += syn0[context, d]
-                scale = np.float32(1.0 / (hi - lo - 1))
-                for d in range(dim):
-                    neu1[0, d] *= scale
-                pair_loss, state = _predict(neu1, 0, target, syn1, alpha, loss_kind, negative, work, state,
-                                            accept, alias, tables, candidates, corrections, coef)
-                # Each context word gets the whole error, as in word2vec.c and gensim (cbow_mean=1).
-                for j in range(lo, hi):
-                    if j != i:
-                        context = sentence[j]
-                        for d in range(dim):
-                            syn0[context, d] += work[d]
-                loss += pair_loss
-                predictions += 1
+                centre_loss, made, state = cbow_centre(net, scratch, settings, i, lo, hi, alpha, state)
+            loss += centre_loss
+            predictions += made
             if loss != loss:
                 return loss, predictions, trained
         trained += length

@@ -63,7 +63,7 @@ def test_quiet_is_silent_and_json_summarises(cli, runner, planted_file):
 
 def test_options_reach_the_model(cli, runner, planted_file):
     out = planted_file.parent / "v.vec"
-    args = ["embed", str(planted_file), "-o", str(out), "--quiet", "--model", "cbow", "--loss", "sampled-softmax",
+    args = ["embed", str(planted_file), "-o", str(out), "--quiet", "--arch", "cbow", "--loss", "sampled-softmax",
             "--negative", "8", "--max-vocab", "10", "--no-lowercase", *FAST]
     assert runner.invoke(cli, args).exit_code == 0
     kv = KeyedVectors.load_word2vec_format(out)
@@ -108,9 +108,66 @@ def test_a_corpus_with_nothing_to_predict_warns_that_the_vectors_are_untrained(c
     assert result.stderr.startswith("Warning: no word had a context word") and "untrained" in result.stderr
 
 
-def test_missing_output_folder_is_reported_before_training(cli, runner, planted_file):
+def test_missing_output_folder_is_reported_before_training(cli, runner, planted_file, assert_one_line_error):
     result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(planted_file.parent / "no" / "v.vec")])
-    assert result.exit_code == 1 and "output folder does not exist" in result.stderr
+    assert_one_line_error(result, "no such folder", code=1)
+
+
+def test_the_output_may_not_be_the_corpus(cli, runner, planted_file, assert_one_line_error):
+    before = planted_file.read_bytes()
+    result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(planted_file), *FAST])
+    assert_one_line_error(result, str(planted_file), code=1)
+    assert planted_file.read_bytes() == before
+
+
+def test_every_hyperparameter_is_an_option_with_the_dataclass_default(cli):
+    from dataclasses import fields
+
+    from seqdl.embeddings.params import Word2VecParams
+
+    options = {p.name: p for p in cli.commands["embed"].params}
+    for spec in fields(Word2VecParams):
+        assert spec.name in options, spec.name
+        assert options[spec.name].default == spec.default, spec.name
+    assert "--arch" in options["model"].opts and options["model_alias"].hidden
+
+
+@pytest.mark.parametrize("args,fragments", [
+    (["--alpha", "nan"], ["--alpha", "nan"]),
+    (["--sample", "inf"], ["--sample"]),
+    (["--seed", "-1"], ["--seed"]),
+    (["--workers", "0"], ["--workers"]),
+    (["--arch", "glove"], ["--arch"]),
+])
+def test_bad_option_values_are_usage_errors(cli, runner, planted_file, args, fragments, assert_one_line_error):
+    result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(planted_file.parent / "v.vec"), *args])
+    assert_one_line_error(result, *fragments, code=2)
+    assert _leftovers(planted_file.parent) == []
+
+
+def test_a_candidate_set_larger_than_the_vocabulary_is_refused_by_flag(cli, runner, planted_file,
+                                                                      assert_one_line_error):
+    result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(planted_file.parent / "v.vec"), *FAST,
+                                 "--loss", "sampled-softmax", "--negative", "10000000"])
+    assert_one_line_error(result, "--negative", "52", code=1)
+    assert _leftovers(planted_file.parent) == []
+
+
+def test_a_dimension_that_cannot_fit_in_memory_is_refused_before_allocating(cli, runner, planted_file,
+                                                                           assert_one_line_error):
+    result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(planted_file.parent / "v.vec"), *FAST,
+                                 "--dim", "1000000000000"])
+    assert_one_line_error(result, "would need", "memory", code=1)
+
+
+def test_the_old_model_flag_still_chooses_the_architecture(cli, runner, planted_file):
+    outs = []
+    for flag in ("--arch", "--model"):
+        out = planted_file.parent / f"{flag[2:]}.vec"
+        result = runner.invoke(cli, ["embed", str(planted_file), "-o", str(out), "-q", flag, "cbow", *FAST])
+        assert result.exit_code == 0, result.output
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
 
 
 def test_end_to_end_in_a_subprocess(run_seqdl, planted_file):
@@ -123,18 +180,3 @@ def test_end_to_end_in_a_subprocess(run_seqdl, planted_file):
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert failed.stderr.strip() == "Error: bad.txt, byte 3: invalid UTF-8 (invalid start byte)"
     assert not (folder / "vectors.vec").exists()
-
-
-def test_progress_shows_rate_and_eta_only_once_words_are_done():
-    import io
-    from types import SimpleNamespace
-
-    from seqdl.commands.embed import ProgressLine
-
-    stream = io.StringIO()
-    show = ProgressLine(stream)
-    state = dict(words_total=1000, words_per_second=0.0, epoch=1, epochs=5, loss=float("nan"))
-    show(SimpleNamespace(words_done=0, **state))
-    assert stream.getvalue() == "[........................]   0%  epoch 1/5\n"
-    show(SimpleNamespace(words_done=500, **{**state, "words_per_second": 250.0, "loss": 2.5}))
-    assert stream.getvalue().splitlines()[-1].endswith("250 words/s  loss 2.5000  ETA 2s")

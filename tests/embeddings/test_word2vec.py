@@ -7,7 +7,8 @@ import pytest
 
 from seqdl import KeyedVectors, Word2Vec
 from seqdl.embeddings.jobs import make_jobs
-from seqdl.errors import CorpusError, TrainingError
+from seqdl.embeddings.params import Word2VecParams
+from seqdl.errors import CorpusError, ParameterError, TrainingError
 from seqdl.text.vocab import WordIndex
 
 from .conftest import planted_sentences, topic_separation
@@ -97,10 +98,41 @@ def test_divergence_is_a_training_error(planted):
         Word2Vec(workers=1, **{**SMALL, "alpha": 1e30, "min_alpha": 1e30}).train(planted)
 
 
-def test_bad_parameters_are_refused():
-    for bad in (dict(model="glove"), dict(loss="hs"), dict(dim=0), dict(workers=0), dict(seed=-1)):
-        with pytest.raises(ValueError):
-            Word2Vec(**bad)
+@pytest.mark.parametrize("bad", [dict(model="glove"), dict(loss="hs"), dict(dim=0), dict(workers=0), dict(seed=-1),
+                                 dict(alpha=float("nan")), dict(sample=float("inf")), dict(window=2.5)])
+def test_bad_parameters_are_refused_naming_the_parameter(bad):
+    with pytest.raises(ParameterError) as info:
+        Word2Vec(**bad)
+    assert info.value.param == next(iter(bad))
+
+
+def test_params_object_and_keywords_are_the_same_model():
+    params = Word2VecParams(dim=7, model="cbow")
+    assert Word2Vec(params).params == Word2Vec(dim=7, model="cbow").params == params
+    assert Word2Vec(params, window=3).params.window == 3 and params.window == 5
+    assert Word2Vec(model="cbow").alpha == 0.05 and Word2Vec().alpha == 0.025
+
+
+# Values the implementation before the kernels were split into per-architecture kernels
+# (commit ef4e56b) produced: the refactor must train exactly the same vectors for a seed.
+PINNED = {
+    ("skipgram", "negative", 5): ([0.4186971187591553, -0.25804635882377625, -0.0895552784204483],
+                                  [0.18011173605918884, -0.19979265332221985, 0.028997991234064102]),
+    ("cbow", "sampled-softmax", 8): ([0.046246785670518875, -0.06807234138250351, -0.026016395539045334],
+                                     [-0.03119019791483879, -0.11019187420606613, 0.0844089463353157]),
+    ("skipgram", "softmax", 5): ([0.04630528390407562, -0.042420644313097, -0.032659005373716354],
+                                 [-0.03727565333247185, -0.0933423638343811, 0.07578923553228378]),
+}
+
+
+@pytest.mark.parametrize("model,loss,negative", list(PINNED))
+def test_one_worker_trains_the_vectors_the_implementation_before_the_refactor_did(planted, model, loss, negative):
+    w2v = Word2Vec(model=model, loss=loss, negative=negative, dim=16, min_count=1, epochs=2, workers=1,
+                   seed=3).train(planted)
+    first, last = PINNED[model, loss, negative]
+    # Equal bits on the machine they were recorded on; fastmath may reassociate differently elsewhere.
+    np.testing.assert_allclose(w2v.wv.vectors[0, :3], first, rtol=1e-4, atol=1e-6)
+    np.testing.assert_allclose(w2v.wv.vectors[40, :3], last, rtol=1e-4, atol=1e-6)
 
 
 def test_save_and_load_round_trip(planted, tmp_path):
@@ -143,11 +175,12 @@ def test_an_interrupted_training_stops_its_threads_and_leaves_no_temporary_files
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     sentences = planted_sentences(n_sentences=3000)
 
-    def interrupt(progress):
-        raise KeyboardInterrupt
+    class Interrupt:
+        def update(self, done, total=None, **fields):
+            raise KeyboardInterrupt
 
     before = threading.active_count()
     with pytest.raises(KeyboardInterrupt):
-        Word2Vec(workers=2, **{**SMALL, "epochs": 50}).train(sentences, progress=interrupt)
+        Word2Vec(workers=2, **{**SMALL, "epochs": 50}).train(sentences, progress=Interrupt())
     assert threading.active_count() == before
     assert list(tmp_path.iterdir()) == []
