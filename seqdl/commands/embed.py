@@ -46,36 +46,54 @@ def params_options(function):
 
 
 @click.command("embed")
-@click.argument("corpus", type=click.Path(path_type=Path))
+@click.argument("corpus", nargs=-1, required=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("vectors.vec"),
               show_default=True, help="Vectors file to write (word2vec format).")
 @params_options
 @click.option("--model", "model_alias", type=click.Choice(["skipgram", "cbow"]), default=None, hidden=True)
 @click.option("--format", "file_format", type=click.Choice(["text", "binary"]), default=None,
               help="Output format  [default: binary for a .bin OUTPUT, else text]")
+@click.option("--cluster", default=None, metavar="ADDRESS",
+              help="Train on a Dask cluster: a scheduler's tcp://HOST:8786, or local:N worker processes here "
+                   "(needs seqdl[distributed]).")
+@click.option("--sync-words", type=click.IntRange(min=1), default=None,
+              help="With --cluster: words each worker trains between two merges of the weights  "
+                   "[default: 200000]")
 @json_option
 @quiet_option
-def embed_command(corpus: Path, output: Path, model_alias: str | None, file_format: str | None, as_json: bool,
-                  quiet: bool, **settings) -> None:
-    """Train word2vec (skip-gram or CBOW) on CORPUS, a UTF-8 text file with one sentence per line.
+def embed_command(corpus: tuple[str, ...], output: Path, model_alias: str | None, file_format: str | None,
+                  cluster: str | None, sync_words: int | None, as_json: bool, quiet: bool, **settings) -> None:
+    """Train word2vec (skip-gram or CBOW) on CORPUS: UTF-8 text, one sentence per line.
 
-    Writes OUTPUT in word2vec text or binary format, which gensim, fastText
-    and 'seqdl analogy' read.
+    CORPUS is one or more files, folders (their *.txt, *.gz, *.bz2, *.xz and
+    *.zst files), URLs (s3://, gs://, hdfs://, file://) or - for standard
+    input. Writes OUTPUT in word2vec text or binary format, which gensim,
+    fastText and 'seqdl analogy' read.
     """
     from ..embeddings.formats import guess_binary
     from ..embeddings.word2vec import Word2Vec
     from ..io import check_output, to_json
     from ..progress import Progress
+    from ..text.corpus import Corpus
+    from ..text.sources import is_url
 
     if model_alias is not None:
         settings["model"] = model_alias
     params = Word2VecParams(**settings)
-    check_output(output, inputs=[corpus])
+    _check_cluster_options(cluster, sync_words, params)
+    check_output(output, inputs=[c for c in corpus if not is_url(c)])
     binary = guess_binary(output) if file_format is None else file_format == "binary"
     w2v = Word2Vec(params)
     started = time.perf_counter()
-    with Progress(unit="words", desc="embed", quiet=quiet) as bar:
-        w2v.train(corpus, progress=bar)
+    with Corpus.open(corpus) as text, Progress(unit="words", desc="embed", quiet=quiet) as bar:
+        check_output(output, inputs=[s.location for s in text.sources if not is_url(s.location)])  # a folder's files
+        if cluster is None:
+            w2v.train(text, progress=bar)
+        else:
+            from ..distributed import connect
+
+            with connect(cluster) as client:
+                w2v.train(text, progress=bar, client=client, sync_words=sync_words)
     w2v.wv.save_word2vec_format(output, binary=binary)
     seconds = time.perf_counter() - started
     if not any(w2v.predictions_per_epoch):
@@ -90,3 +108,12 @@ def embed_command(corpus: Path, output: Path, model_alias: str | None, file_form
     if not quiet:
         click.echo(f"wrote {len(w2v.wv):,} vectors of dimension {params.dim} to {output} "
                    f"({w2v.words_per_second:,.0f} words/s, final loss {w2v.loss_history[-1]:.4f})", err=True)
+
+
+def _check_cluster_options(cluster: str | None, sync_words: int | None, params: Word2VecParams) -> None:
+    """Refuse option combinations that mean nothing with (or without) --cluster."""
+    if cluster is None and sync_words is not None:
+        raise click.UsageError("--sync-words applies to training on a cluster: add --cluster")
+    if cluster is not None and params.workers is not None:
+        raise click.UsageError("--workers sets threads in this process; with --cluster the cluster's workers "
+                               "train (--cluster local:N starts N of them)")

@@ -48,16 +48,17 @@ def parse_cluster(spec: str) -> tuple[str, int | str]:
 
 
 @contextlib.contextmanager
-def connect(spec: str, timeout: float = CONNECT_TIMEOUT) -> Iterator:
+def connect(spec: str, timeout: float | None = None) -> Iterator:
     """A ``distributed.Client`` for ``spec``; closed (and a local cluster stopped) on exit.
 
     ``local:N`` starts a ``LocalCluster`` of N worker processes with one
     thread each, listening on the loopback interface only (``local:0`` or
     ``local``: one per core). Anything else is the address of a running
-    scheduler; if it cannot be reached within ``timeout`` seconds,
-    :class:`ClusterError` names it.
+    scheduler; if it cannot be reached within ``timeout`` seconds (default
+    :data:`CONNECT_TIMEOUT`), :class:`ClusterError` names it.
     """
     distributed = require_dask()
+    timeout = CONNECT_TIMEOUT if timeout is None else timeout
     kind, value = parse_cluster(spec)
     if kind == "local":
         workers = value or _cores()

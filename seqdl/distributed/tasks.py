@@ -18,13 +18,13 @@ runs its tasks again elsewhere and the run's result is unchanged.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from ..embeddings import kernels
-from ..embeddings.jobs import Job, make_jobs
-from ..errors import TrainingError
+from ..embeddings.jobs import JOB_WORDS, Job, make_jobs
+from ..embeddings.runner import JobResult, LinearSchedule, train_on_job
 from ..text.corpus import DEFAULT_BUFFER, Shard
 from ..text.vocab import WordCounter, WordIndex
 
@@ -58,27 +58,18 @@ class Unit:
 
 
 @dataclass(frozen=True)
-class Settings:
-    """What every training task needs besides the weights: the model's tables and hyperparameters."""
+class Plan:
+    """What every training task needs besides the weights (shipped to each worker once).
 
-    keep: np.ndarray
-    accept: np.ndarray
-    alias: np.ndarray
-    log_q: np.ndarray
-    model: int
-    loss_kind: int
-    window: int
-    negative: int
+    ``net`` is the kernels' bundle with empty weights (each task puts in its
+    own copy of the round's weights); ``schedule`` the run's learning rate
+    as a function of the words the whole cluster has trained.
+    """
+
+    net: kernels.Net
+    settings: kernels.Settings
     seed: int
-    alpha: float
-    min_alpha: float
-    total_words: int
-    scratch: dict
-
-    def schedule(self, words_before: float) -> float:
-        """The learning rate after ``words_before`` words of the whole run (linear decay, as word2vec.c)."""
-        fraction = min(1.0, words_before / max(self.total_words, 1))
-        return self.alpha - (self.alpha - self.min_alpha) * fraction
+    schedule: LinearSchedule
 
 
 def count_shard(shard: Shard, lowercase: bool, max_entries: int | None,
@@ -110,34 +101,28 @@ def encode_segment(segment: Segment, index: WordIndex, lowercase: bool) -> list[
     return list(make_jobs(segment.shard.sentences(lowercase), index, epoch=0, first_number=0, words_before=0))
 
 
-def train_unit(weights: tuple[np.ndarray, np.ndarray], jobs: list[Job], settings: Settings, unit: Unit):
-    """Train copies of ``weights`` on ``jobs``; returns ``(updates, stats)``.
+def train_unit(weights: tuple[np.ndarray, np.ndarray], jobs: list[Job], plan: Plan, unit: Unit):
+    """Train copies of ``weights`` on ``jobs`` with the single-process kernel; returns ``(updates, stats)``.
 
     ``updates`` is ``(delta_in, delta_out)``, the change of the input and
-    output weights. ``stats`` is a list with one ``(epoch, summed loss,
-    predictions, words)`` tuple.
+    output weights; ``stats`` is a list of one
+    :class:`~seqdl.embeddings.runner.JobResult` for the whole unit.
     """
     syn0, syn1 = (w.copy() for w in weights)
-    shared = dict(syn0=syn0, syn1=syn1, keep=settings.keep, accept=settings.accept, alias=settings.alias,
-                  log_q=settings.log_q, tables=kernels.sigmoid_tables(), model=settings.model,
-                  loss_kind=settings.loss_kind, window=settings.window, negative=settings.negative)
-    scratch = {name: np.empty(shape, dtype=dtype) for name, (shape, dtype) in settings.scratch.items()}
+    net = plan.net._replace(syn0=syn0, syn1=syn1)
+    scratch = kernels.make_scratch(plan.settings, syn0.shape[1], syn1.shape[0], JOB_WORDS)
     loss, predictions, done = 0.0, 0, 0
     for job in jobs:
         begin = unit.words_before + unit.parallel * done
         end = unit.words_before + unit.parallel * (done + job.words)
-        job_loss, job_predictions, _ = kernels.train_job(
-            ids=job.ids, sentence_ends=job.sentence_ends, alpha_start=settings.schedule(begin),
-            alpha_end=settings.schedule(end), seed=settings.seed, job=unit.index * JOB_STRIDE + job.number,
-            **shared, **scratch)
-        if job_loss != job_loss:
-            raise TrainingError(f"training diverged (NaN loss) in epoch {unit.epoch + 1}; try a smaller --alpha")
-        loss += job_loss
-        predictions += job_predictions
-        done += job.words
+        job = replace(job, number=unit.index * JOB_STRIDE + job.number, epoch=unit.epoch)
+        result = train_on_job(net, plan.settings, scratch, job, plan.schedule(begin), plan.schedule(end), plan.seed)
+        loss += result.loss
+        predictions += result.predictions
+        done += result.words
     syn0 -= weights[0]
     syn1 -= weights[1]
-    return (syn0, syn1), [(unit.epoch, loss, predictions, done)]
+    return (syn0, syn1), [JobResult(unit.epoch, loss, predictions, done)]
 
 
 def add_updates(a, b):
@@ -163,6 +148,6 @@ def apply_updates(weights: tuple[np.ndarray, np.ndarray], total, units: int, mer
     return weights[0] + delta0 / np.float32(units), weights[1] + delta1 / np.float32(units)
 
 
-def stats_of(total) -> list[tuple[int, float, int, int]]:
-    """The per-unit ``(epoch, loss, predictions, words)`` of a reduced round."""
+def stats_of(total) -> list[JobResult]:
+    """The per-unit results of a reduced round."""
     return total[1]

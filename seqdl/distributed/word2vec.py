@@ -64,18 +64,19 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
     workers = max(1, len(client.scheduler_info()["workers"]))
 
     vocab, segments = _count(client, corpus, workers, sync_words, max_vocab_memory, p, run)
-    settings = _settings(model, vocab)
+    model._check_sizes(len(vocab))
+    plan = _plan(model, vocab)
     syn0, syn1 = _initial_weights(len(vocab), p.dim, p.seed)
     [index] = client.scatter([vocab.index], broadcast=True, hash=False)
     encoded = [client.submit(tasks.encode_segment, segment, index, p.lowercase, key=f"seqdl-encode-{run}-{i}")
                for i, segment in enumerate(segments)]
-    [settings_f] = client.scatter([settings], broadcast=True, hash=False)
+    [plan_f] = client.scatter([plan], broadcast=True, hash=False)
     [weights] = client.scatter([(syn0, syn1)], hash=False)
 
     units = [(epoch, s) for epoch in range(p.epochs) for s in range(len(segments))]
     rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
     total = vocab.total_words * p.epochs
-    stats: list[tuple[int, float, int, int]] = []
+    stats: list = []
     done, started = 0, time.perf_counter()
     progress.update(0, total=total)
     for number, round_units in enumerate(rounds):
@@ -83,7 +84,7 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
         for position, (epoch, s) in enumerate(round_units):
             unit = tasks.Unit(index=number * workers + position, epoch=epoch, segment=s, words_before=done,
                               parallel=len(round_units))
-            results.append(client.submit(tasks.train_unit, weights, encoded[s], settings_f, unit,
+            results.append(client.submit(tasks.train_unit, weights, encoded[s], plan_f, unit,
                                          key=f"seqdl-train-{run}-{unit.index}"))
         summed = _tree_sum(client, results, f"{run}-{number}")
         previous = weights
@@ -93,9 +94,9 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
         client.replicate([weights], n=min(2, workers))  # a second copy: losing one worker loses no weights
         del previous, results, summed
         stats.extend(round_stats)
-        done += sum(s[3] for s in round_stats)
-        predictions = sum(s[2] for s in round_stats)
-        loss = sum(s[1] for s in round_stats) / predictions if predictions else float("nan")
+        done += sum(r.words for r in round_stats)
+        predictions = sum(r.predictions for r in round_stats)
+        loss = sum(r.loss for r in round_stats) / predictions if predictions else float("nan")
         progress.update(done, total=total, round=f"{number + 1}/{len(rounds)}", loss=loss)
     elapsed = time.perf_counter() - started
     syn0, syn1 = weights.result()
@@ -135,19 +136,16 @@ def _tree_sum(client, futures: list, tag: str):
     return level[0]
 
 
-def _settings(model, vocab: Vocabulary) -> tasks.Settings:
-    from ..embeddings.noise import alias_table, noise_distribution
-    from ..embeddings.word2vec import LOSSES, MODELS
+def _plan(model, vocab: Vocabulary) -> tasks.Plan:
+    from ..embeddings import kernels
+    from ..embeddings.runner import LinearSchedule
+    from ..embeddings.word2vec import ARCHITECTURES, LOSS_KINDS
 
     p = model.params
-    probabilities = noise_distribution(vocab.counts, p.ns_exponent)
-    accept, alias = alias_table(probabilities)
-    scratch = {name: (array.shape, array.dtype) for name, array in model._scratch(len(vocab)).items()}
-    return tasks.Settings(keep=vocab.keep_thresholds(p.sample), accept=accept, alias=alias,
-                          log_q=np.log(probabilities).astype(np.float32), model=MODELS[p.model],
-                          loss_kind=LOSSES[p.loss], window=p.window, negative=p.negative, seed=p.seed,
-                          alpha=model.alpha, min_alpha=p.min_alpha, total_words=vocab.total_words * p.epochs,
-                          scratch=scratch)
+    empty = np.empty((0, p.dim), dtype=np.float32)
+    net = model._net(vocab, empty, empty)  # the tables; each task puts in its copy of the weights
+    settings = kernels.Settings(ARCHITECTURES[p.model], LOSS_KINDS[p.loss], p.window, p.negative)
+    return tasks.Plan(net, settings, p.seed, LinearSchedule(model.alpha, p.min_alpha, vocab.total_words * p.epochs))
 
 
 def _initial_weights(vocab_size: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -46,6 +46,9 @@ class Word2VecParams:
                              kind="int", minimum=1)
     min_count: int = _setting(5, "Ignore words seen fewer times.", kind="int", minimum=1)
     max_vocab: int | None = _setting(None, "Keep only the N most frequent words.", kind="int", minimum=1)
+    max_vocab_memory: int | None = _setting(
+        None, "Count the vocabulary holding at most N distinct words, pruning the rarest as gensim's "
+        "max_vocab_size does (counts become approximate).", kind="int", minimum=1)
     sample: float = _setting(1e-3, "Subsampling threshold for frequent words (0: off).", kind="float", minimum=0)
     alpha: float | None = _setting(None, "Starting learning rate  [default: 0.025 skip-gram, 0.05 CBOW]",
                                    kind="float", minimum=0, min_open=True)
@@ -112,7 +115,7 @@ def setting_specs(cls: type = FastTextParams) -> list[tuple[str, Any, dict]]:
 def _check_value(name: str, value: Any, meta: dict) -> None:
     kind = meta.get("kind")
     if value is None:
-        if name in ("max_vocab", "alpha", "workers"):
+        if name in ("max_vocab", "max_vocab_memory", "alpha", "workers"):
             return
         raise ParameterError(name, "must be given")
     if kind == "choice":

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import replace
-from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
@@ -14,7 +13,7 @@ from ..errors import CorpusError, ModelFileError, ParameterError, TrainingError
 from ..io import load_npz, save_npz
 from ..progress import ProgressReporter
 from ..resources import check_memory
-from ..text.tokenize import file_sentences
+from ..text.corpus import Corpus
 from ..text.vocab import Vocabulary
 from . import kernels
 from .jobcache import JobCache
@@ -79,7 +78,7 @@ class Word2Vec:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
     def train(self, corpus: str | os.PathLike | Iterable[Sequence[str]],
-              progress: ProgressReporter | None = None) -> "Word2Vec":
+              progress: ProgressReporter | None = None, client=None, sync_words: int | None = None) -> "Word2Vec":
         """Build the vocabulary from ``corpus`` and train on it; returns ``self``.
 
         ``progress`` gets ``update(words done, total, epoch=..., loss=...)``
@@ -87,10 +86,20 @@ class Word2Vec:
         be read or no word is left after ``min_count``, :class:`ParameterError`
         for settings the vocabulary cannot serve, :class:`TrainingError` if
         training diverges (a NaN loss).
+
+        A path may name a file, a folder, a URL or ``-`` (standard input);
+        see :class:`~seqdl.text.corpus.Corpus`. With a Dask ``client``, the
+        cluster's workers train by model averaging, ``sync_words`` words each
+        per round (see :mod:`seqdl.distributed`).
         """
+        if client is not None:
+            from ..distributed.word2vec import DEFAULT_SYNC_WORDS, train_word2vec
+
+            return train_word2vec(self, corpus, client, sync_words or DEFAULT_SYNC_WORDS, progress,
+                                  max_vocab_memory=self.params.max_vocab_memory)
         sentences, where = self._sentence_source(corpus)
         p = self.params
-        vocab = Vocabulary.build(sentences(), p.min_count, p.max_vocab)
+        vocab = Vocabulary.build(sentences(), p.min_count, p.max_vocab, p.max_vocab_memory)
         if len(vocab) == 0:
             raise CorpusError(f"no word occurs at least {p.min_count} times (min-count {p.min_count}); "
                               "lower --min-count or use a larger corpus", path=where)
@@ -114,9 +123,9 @@ class Word2Vec:
         check_memory(2.0 * vocab_size * p.dim * 4, f"word2vec weights ({vocab_size:,} words x dim {p.dim:,})")
 
     def _sentence_source(self, corpus) -> tuple[Callable[[], Iterable[Sequence[str]]], str | None]:
-        if isinstance(corpus, (str, os.PathLike)):
-            path = Path(corpus)
-            return (lambda: file_sentences(path, self.params.lowercase)), str(path)
+        if isinstance(corpus, (str, os.PathLike, Corpus)):  # read (and standard input copied) once, here
+            source = Corpus.open(corpus, lowercase=self.params.lowercase)
+            return (lambda: source.sentences(self.params.lowercase)), source.name
         if iter(corpus) is corpus:
             raise TypeError("the corpus must be a path or a re-iterable of token lists (a list, not a generator): "
                             "it is read once for the vocabulary and once per epoch")

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-pytest.importorskip("distributed")
-
 
 @pytest.fixture(scope="module")
 def client():
     """A client of a 2-worker LocalCluster started for this test module."""
+    pytest.importorskip("distributed")
     from seqdl.distributed import connect
 
     with connect("local:2") as dask_client:
