@@ -55,7 +55,8 @@ def params_options(function):
               help="Output format  [default: binary for a .bin OUTPUT, else text]")
 @click.option("--cluster", default=None, metavar="ADDRESS",
               help="Train on a Dask cluster: a scheduler's tcp://HOST:8786, or local:N worker processes here "
-                   "(needs seqdl[distributed]).")
+                   "(needs seqdl[distributed]); --workers then sets the threads of each cluster worker "
+                   "[default: 1].")
 @click.option("--sync-words", type=click.IntRange(min=1), default=None,
               help="With --cluster: words each worker trains between two merges of the weights  "
                    "[default: 200000]")
@@ -80,7 +81,7 @@ def embed_command(corpus: tuple[str, ...], output: Path, model_alias: str | None
     if model_alias is not None:
         settings["model"] = model_alias
     params = Word2VecParams(**settings)
-    _check_cluster_options(cluster, sync_words, params)
+    _check_cluster_options(cluster, sync_words)
     check_output(output, inputs=[c for c in corpus if not is_url(c)])
     binary = guess_binary(output) if file_format is None else file_format == "binary"
     w2v = Word2Vec(params)
@@ -110,10 +111,7 @@ def embed_command(corpus: tuple[str, ...], output: Path, model_alias: str | None
                    f"({w2v.words_per_second:,.0f} words/s, final loss {w2v.loss_history[-1]:.4f})", err=True)
 
 
-def _check_cluster_options(cluster: str | None, sync_words: int | None, params: Word2VecParams) -> None:
-    """Refuse option combinations that mean nothing with (or without) --cluster."""
+def _check_cluster_options(cluster: str | None, sync_words: int | None) -> None:
+    """Refuse --sync-words without --cluster: it would mean nothing."""
     if cluster is None and sync_words is not None:
         raise click.UsageError("--sync-words applies to training on a cluster: add --cluster")
-    if cluster is not None and params.workers is not None:
-        raise click.UsageError("--workers sets threads in this process; with --cluster the cluster's workers "
-                               "train (--cluster local:N starts N of them)")

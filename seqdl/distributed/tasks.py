@@ -24,7 +24,7 @@ import numpy as np
 
 from ..embeddings import kernels
 from ..embeddings.jobs import JOB_WORDS, Job, make_jobs
-from ..embeddings.runner import JobResult, LinearSchedule, train_on_job
+from ..embeddings.runner import JobResult, LinearSchedule, Runner
 from ..text.corpus import DEFAULT_BUFFER, Shard
 from ..text.vocab import WordCounter, WordIndex
 
@@ -63,13 +63,16 @@ class Plan:
 
     ``net`` is the kernels' bundle with empty weights (each task puts in its
     own copy of the round's weights); ``schedule`` the run's learning rate
-    as a function of the words the whole cluster has trained.
+    as a function of the words the whole cluster has trained; ``threads``
+    the Hogwild threads each task trains with (one per core of a worker
+    started with one Dask thread).
     """
 
     net: kernels.Net
     settings: kernels.Settings
     seed: int
     schedule: LinearSchedule
+    threads: int = 1
 
 
 def count_shard(shard: Shard, lowercase: bool, max_entries: int | None,
@@ -102,27 +105,41 @@ def encode_segment(segment: Segment, index: WordIndex, lowercase: bool) -> list[
 
 
 def train_unit(weights: tuple[np.ndarray, np.ndarray], jobs: list[Job], plan: Plan, unit: Unit):
-    """Train copies of ``weights`` on ``jobs`` with the single-process kernel; returns ``(updates, stats)``.
+    """Train copies of ``weights`` on ``jobs`` as a single-process run does; returns ``(updates, stats)``.
 
-    ``updates`` is ``(delta_in, delta_out)``, the change of the input and
-    output weights; ``stats`` is a list of one
+    The jobs run on ``plan.threads`` Hogwild threads of the single-process
+    :class:`~seqdl.embeddings.runner.Runner` (with one thread the result is
+    exactly reproducible). ``updates`` is ``(delta_in, delta_out)``, the
+    change of the input and output weights; ``stats`` is a list of one
     :class:`~seqdl.embeddings.runner.JobResult` for the whole unit.
     """
     syn0, syn1 = (w.copy() for w in weights)
     net = plan.net._replace(syn0=syn0, syn1=syn1)
-    scratch = kernels.make_scratch(plan.settings, syn0.shape[1], syn1.shape[0], JOB_WORDS)
-    loss, predictions, done = 0.0, 0, 0
-    for job in jobs:
-        begin = unit.words_before + unit.parallel * done
-        end = unit.words_before + unit.parallel * (done + job.words)
-        job = replace(job, number=unit.index * JOB_STRIDE + job.number, epoch=unit.epoch)
-        result = train_on_job(net, plan.settings, scratch, job, plan.schedule(begin), plan.schedule(end), plan.seed)
-        loss += result.loss
-        predictions += result.predictions
-        done += result.words
+    runner = Runner(net, plan.settings, plan.seed, plan.threads, _ClusterSchedule(plan.schedule, unit), JOB_WORDS)
+    results = runner.run(_placed(jobs, unit))
     syn0 -= weights[0]
     syn1 -= weights[1]
-    return (syn0, syn1), [JobResult(unit.epoch, loss, predictions, done)]
+    total = JobResult(unit.epoch, sum(r.loss for r in results), sum(r.predictions for r in results),
+                      sum(r.words for r in results))
+    return (syn0, syn1), [total]
+
+
+def _placed(jobs: list[Job], unit: Unit):
+    """The unit's jobs with run-wide numbers (their random streams), epoch, and place in the unit."""
+    done = 0
+    for job in jobs:
+        yield replace(job, number=unit.index * JOB_STRIDE + job.number, epoch=unit.epoch, words_before=done)
+        done += job.words
+
+
+class _ClusterSchedule:
+    """The learning rate after ``done`` words of this unit: the whole cluster has then trained ``parallel`` times as many."""
+
+    def __init__(self, schedule: LinearSchedule, unit: Unit):
+        self.schedule, self.unit = schedule, unit
+
+    def __call__(self, done: int) -> float:
+        return self.schedule(self.unit.words_before + self.unit.parallel * done)
 
 
 def add_updates(a, b):

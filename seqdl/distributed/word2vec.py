@@ -43,18 +43,23 @@ SHARDS_PER_WORKER = 4
 
 
 def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, progress=None,
-                   max_vocab_memory: int | None = None, merge: str = "sum"):
+                   max_vocab_memory: int | None = None, merge: str = "sum", threads: int = 1):
     """Train ``model`` (a :class:`~seqdl.Word2Vec`) on ``corpus`` with the Dask ``client``'s workers; returns it.
 
     ``sync_words`` is how many words each worker trains between two
     merges of the weights; ``merge`` is how the workers' changes are merged
-    (see :func:`~seqdl.distributed.tasks.apply_updates`). ``progress`` (a :class:`~seqdl.progress.ProgressReporter`)
+    (see :func:`~seqdl.distributed.tasks.apply_updates`). ``threads`` is
+    how many Hogwild threads each task trains with: 1 (exactly reproducible)
+    for workers of one core, the worker machine's cores for one worker per
+    machine. ``progress`` (a :class:`~seqdl.progress.ProgressReporter`)
     gets words done over the whole cluster, the round and the loss.
     """
     from ..errors import ParameterError
 
     if sync_words < 1:
         raise ParameterError("sync_words", "must be at least 1")
+    if threads < 1:
+        raise ParameterError("threads", "must be at least 1")
     if merge not in ("sum", "mean"):
         raise ParameterError("merge", "must be 'sum' or 'mean'")
     progress = progress if progress is not None else NullProgress()
@@ -65,7 +70,7 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
 
     vocab, segments = _count(client, corpus, workers, sync_words, max_vocab_memory, p, run)
     model._check_sizes(len(vocab))
-    plan = _plan(model, vocab)
+    plan = _plan(model, vocab, threads)
     syn0, syn1 = _initial_weights(len(vocab), p.dim, p.seed)
     [index] = client.scatter([vocab.index], broadcast=True, hash=False)
     encoded = [client.submit(tasks.encode_segment, segment, index, p.lowercase, key=f"seqdl-encode-{run}-{i}")
@@ -136,7 +141,7 @@ def _tree_sum(client, futures: list, tag: str):
     return level[0]
 
 
-def _plan(model, vocab: Vocabulary) -> tasks.Plan:
+def _plan(model, vocab: Vocabulary, threads: int) -> tasks.Plan:
     from ..embeddings import kernels
     from ..embeddings.runner import LinearSchedule
     from ..embeddings.word2vec import ARCHITECTURES, LOSS_KINDS
@@ -145,7 +150,8 @@ def _plan(model, vocab: Vocabulary) -> tasks.Plan:
     empty = np.empty((0, p.dim), dtype=np.float32)
     net = model._net(vocab, empty, empty)  # the tables; each task puts in its copy of the weights
     settings = kernels.Settings(ARCHITECTURES[p.model], LOSS_KINDS[p.loss], p.window, p.negative)
-    return tasks.Plan(net, settings, p.seed, LinearSchedule(model.alpha, p.min_alpha, vocab.total_words * p.epochs))
+    schedule = LinearSchedule(model.alpha, p.min_alpha, vocab.total_words * p.epochs)
+    return tasks.Plan(net, settings, p.seed, schedule, threads)
 
 
 def _initial_weights(vocab_size: int, dim: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

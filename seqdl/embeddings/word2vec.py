@@ -90,13 +90,14 @@ class Word2Vec:
         A path may name a file, a folder, a URL or ``-`` (standard input);
         see :class:`~seqdl.text.corpus.Corpus`. With a Dask ``client``, the
         cluster's workers train by model averaging, ``sync_words`` words each
-        per round (see :mod:`seqdl.distributed`).
+        per round, each with ``workers`` threads (default 1; see
+        :mod:`seqdl.distributed`).
         """
         if client is not None:
             from ..distributed.word2vec import DEFAULT_SYNC_WORDS, train_word2vec
 
             return train_word2vec(self, corpus, client, sync_words or DEFAULT_SYNC_WORDS, progress,
-                                  max_vocab_memory=self.params.max_vocab_memory)
+                                  max_vocab_memory=self.params.max_vocab_memory, threads=self.params.workers or 1)
         sentences, where = self._sentence_source(corpus)
         p = self.params
         vocab = Vocabulary.build(sentences(), p.min_count, p.max_vocab, p.max_vocab_memory)

@@ -65,7 +65,6 @@ def test_without_dask_cluster_says_what_to_install(tmp_path, monkeypatch, assert
 
 @pytest.mark.parametrize("args,fragment", [
     (["--sync-words", "100"], "--sync-words applies to training on a cluster"),
-    (["--cluster", "local:1", "--workers", "2"], "--workers sets threads in this process"),
     (["--cluster", "local:x"], "local:N"),
 ])
 def test_option_combinations_that_mean_nothing(tmp_path, args, fragment, assert_one_line_error):

@@ -113,3 +113,12 @@ def test_bad_cluster_specs_are_refused():
     with pytest.raises(ClusterError, match="local:N"):
         with connect("local:zero"):
             pass
+
+
+def test_tasks_may_train_with_several_threads(client, tmp_path, demo_corpus):
+    path = tmp_path / "demo.txt"
+    demo_corpus(path, 0.05)
+    one = seqdl.Word2Vec(**SMALL).train(path, client=client, sync_words=30_000)  # 3 jobs per task
+    two = seqdl.Word2Vec(**{**SMALL, "workers": 2}).train(path, client=client, sync_words=30_000)
+    assert two.wv.index_to_key == one.wv.index_to_key
+    assert two.loss_history[-1] == pytest.approx(one.loss_history[-1], rel=0.05)  # the same training, threaded
