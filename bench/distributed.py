@@ -11,6 +11,13 @@ machine slows them alike. Time runs from the call to ``train`` to its
 return: counting, encoding and every round included. words/s is corpus
 words x epochs / time; the median ratio over the repeats is printed.
 
+Round overhead: ``local:2`` trains the same corpus for one epoch with
+``--sync-words 2000`` (a few milliseconds of training per task), so the time
+per round is the cost of a round itself: submitting the tasks, moving the
+weights to the workers and the changes back, the tree of additions, and the
+client's bookkeeping. It is printed with the bytes a worker receives and
+sends per round (2 x V x D x 4 each way).
+
 Quality: every model's vectors are scored by gensim's evaluators, exactly
 as in bench/word2vec.py (questions-words analogies over the 300k most
 frequent words, wordsim353 Spearman); repeat r uses seed r everywhere, and
@@ -120,6 +127,8 @@ def main(argv: list[str] | None = None) -> None:
                     quality[name].append(evaluate(list(model.wv.index_to_key), np.asarray(model.wv.vectors)))
                 print(f"  repeat {repeat + 1} {name}: {seconds:.1f} s, {speeds[name][-1]:,.0f} words/s", flush=True)
 
+        overhead = round_overhead(two, corpus, args.dim)
+
     print(f"{'setting':<24} {'words/s':>10} {'analogy':>8} {'ws353':>7}")
     for name in names:
         acc, ws = np.mean(quality[name], axis=0) if quality[name] else (float("nan"),) * 2
@@ -128,6 +137,36 @@ def main(argv: list[str] | None = None) -> None:
     print(f"local:2 / local:1: {ratio('--cluster local:2', '--cluster local:1'):.2f}x (target >= 1.7x); "
           f"local:2 / in-process --workers 2: {ratio('--cluster local:2', 'in-process --workers 2'):.2f}x "
           "(target >= 0.85x); medians of per-repeat ratios, on a shared machine")
+    print(overhead)
+
+
+def round_overhead(client, corpus: Path, dim: int) -> str:
+    """Seconds per round when the rounds hold almost no training (--sync-words 2000, one epoch)."""
+    import seqdl
+    from seqdl.distributed import train_word2vec
+
+    class Rounds:
+        count = 0
+
+        def update(self, done, total=None, **fields):
+            if "round" in fields:
+                self.count = int(fields["round"].split("/")[0])
+
+        def write(self, line):
+            pass
+
+        def close(self):
+            pass
+
+    rounds = Rounds()
+    started = time.perf_counter()
+    model = train_word2vec(seqdl.Word2Vec(dim=dim, epochs=1, seed=1), corpus, client, sync_words=2_000,
+                           progress=rounds)
+    seconds = time.perf_counter() - started
+    nbytes = 2 * len(model.wv) * dim * 4
+    return (f"round overhead (local:2, V={len(model.wv):,}, D={dim}, {nbytes / 1e6:.1f} MB each way per worker "
+            f"per round): {seconds / max(rounds.count, 1) * 1000:.0f} ms per round over {rounds.count} rounds "
+            "(counting and encoding included, so an upper bound)")
 
 
 if __name__ == "__main__":

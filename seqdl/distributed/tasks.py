@@ -79,23 +79,25 @@ def count_shard(shard: Shard, lowercase: bool, max_entries: int | None,
                 segment_words: int) -> tuple[WordCounter, list[Segment]]:
     """The shard's word counts, and the shard cut into segments of at least ``segment_words`` words.
 
-    Segments start at line starts, so each is a :class:`Shard` of its own;
-    together they hold the shard's lines exactly once.
+    Segments are exact shards between two pieces (at line ends, or between
+    tokens of a very long line); together they hold the shard's tokens
+    exactly once.
     """
     counter = WordCounter(max_entries)
     segments: list[Segment] = []
-    start, words, at_line_start = shard.start, 0, True
+    start, words = None, 0
     buffer_size = int(min(DEFAULT_BUFFER, max(1 << 14, segment_words)))
     for piece in shard.pieces(buffer_size):
-        if words >= segment_words and at_line_start:
-            segments.append(Segment(Shard(shard.source, start, piece.offset), words))
+        if start is None:
+            start = piece.offset
+        elif words >= segment_words:
+            segments.append(Segment(Shard(shard.source, start, piece.offset, exact=True), words))
             start, words = piece.offset, 0
         tokens = (piece.text.lower() if lowercase else piece.text).split()
         counter.update(tokens)
         words += len(tokens)
-        at_line_start = piece.text.endswith("\n")
     if words:
-        segments.append(Segment(Shard(shard.source, start, shard.end), words))
+        segments.append(Segment(Shard(shard.source, start, shard.stop(), exact=True), words))
     return counter, segments
 
 

@@ -40,6 +40,8 @@ __all__ = ["DEFAULT_BUFFER", "Corpus", "Piece", "Shard", "check_corpus_file", "r
 
 #: Bytes read from the file at a time.
 DEFAULT_BUFFER = 1 << 20
+#: A shard boundary falls at a line end unless the line is longer than this; then between two tokens.
+LONG_LINE = 1 << 16
 
 _ASCII_SPACE = b" \t\r\n\x0b\x0c"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
@@ -58,15 +60,20 @@ class Piece:
 
 @dataclass(frozen=True)
 class Shard:
-    """The lines of ``source`` that start at a byte in ``[start, end)`` (``end`` None: to the end of the file).
+    """Part of ``source``: from byte ``start`` to byte ``end`` (None: to the end of the file), cut between tokens.
 
-    A line belongs to the shard in which its first byte lies, so shards that
-    tile a file read every line exactly once.
+    Unless ``exact``, both ends move forward to a cut (:func:`cut_position`):
+    the next line start, or, inside a line longer than :data:`LONG_LINE`
+    bytes, the next token start. Shards that tile a file therefore read
+    every token exactly once, and each line whole unless it is very long.
+    An ``exact`` shard's ends are already cuts (a :class:`Piece` boundary)
+    and are used as they are.
     """
 
     source: Source
     start: int = 0
     end: int | None = None
+    exact: bool = False
 
     @property
     def name(self) -> str:
@@ -78,7 +85,7 @@ class Shard:
     def pieces(self, buffer_size: int = DEFAULT_BUFFER) -> Iterator[Piece]:
         """The shard's text in :class:`Piece` s (see :func:`read_pieces`); may yield only whitespace."""
         with contextlib.closing(self.source.open()) as fh:
-            yield from _read_stream(fh, self.source, self.start, self.end, buffer_size)
+            yield from _read_stream(fh, self.source, self.start, self.end, self.exact, buffer_size)
 
     def sentences(self, lowercase: bool = True, buffer_size: int = DEFAULT_BUFFER) -> Iterator[list[str]]:
         """The token lists of the shard's lines."""
@@ -86,6 +93,13 @@ class Shard:
 
         for piece in self.pieces(buffer_size):
             yield from split_sentences(piece.text, lowercase)
+
+    def stop(self) -> int | None:
+        """Where the shard's text ends: its ``end`` moved to a cut (None: the end of the file)."""
+        if self.end is None or self.exact:
+            return self.end
+        with contextlib.closing(self.source.open()) as fh:
+            return cut_position(fh, self.end)
 
 
 class Corpus:
@@ -190,10 +204,10 @@ class Corpus:
     def shards(self, count: int) -> list[Shard]:
         """About ``count`` shards of similar size covering the corpus in order.
 
-        Plain files of known size are cut into byte ranges (a line belongs to
-        the range holding its first byte); compressed files cannot be entered
-        in the middle, so each is one shard. Empty ranges are possible when a
-        range falls inside one long line; they read nothing.
+        Plain files of known size are cut into byte ranges (at line ends, or
+        between tokens inside very long lines; see :class:`Shard`);
+        compressed files cannot be entered in the middle, so each is one
+        shard.
         """
         if count < 1:
             raise ValueError("count must be at least 1")
@@ -238,40 +252,65 @@ def read_pieces(path: str | os.PathLike, buffer_size: int = DEFAULT_BUFFER) -> I
         corpus.close()
 
 
-class _Bounded:
-    """Reads ``fh`` from byte ``start`` up to the end of the line holding byte ``end - 1``."""
+def cut_position(fh: BinaryIO, position: int) -> int:
+    """The first cut at or after ``position`` in the seekable stream ``fh``.
 
-    def __init__(self, fh: BinaryIO, position: int, end: int | None):
-        self.fh, self.position, self.end, self.done = fh, position, end, False
+    A cut follows the first newline from byte ``position - 1`` on, if there
+    is one within :data:`LONG_LINE` bytes; otherwise it follows the first
+    ASCII whitespace (a token start inside a very long line). Both shards
+    meeting at ``position`` compute the same cut, so neither loses nor
+    repeats a token.
+    """
+    if position <= 0:
+        return 0
+    fh.seek(position - 1)
+    block = fh.read(LONG_LINE)
+    newline = block.find(b"\n")
+    if newline >= 0:
+        return position + newline
+    at = position - 1
+    while block:
+        spaces = [i for i in (block.find(bytes([c])) for c in _ASCII_SPACE) if i >= 0]
+        if spaces:
+            return at + min(spaces) + 1
+        at += len(block)
+        block = fh.read(LONG_LINE)
+    return at
+
+
+class _Limited:
+    """Reads ``fh`` up to byte ``stop`` (None: to its end)."""
+
+    def __init__(self, fh: BinaryIO, position: int, stop: int | None):
+        self.fh, self.position, self.stop = fh, position, stop
 
     def read(self, size: int) -> bytes:
-        if self.done:
-            return b""
+        if self.stop is not None:
+            size = min(size, self.stop - self.position)
+            if size <= 0:
+                return b""
         data = self.fh.read(size)
-        if self.end is not None and self.position + len(data) >= self.end:
-            newline = data.find(b"\n", max(self.end - 1 - self.position, 0))
-            if newline >= 0:
-                data = data[:newline + 1]
-                self.done = True
         self.position += len(data)
         return data
 
 
-def _read_stream(fh: BinaryIO, source: Source, start: int, end: int | None,
+def _read_stream(fh: BinaryIO, source: Source, start: int, end: int | None, exact: bool,
                  buffer_size: int) -> Iterator[Piece]:
-    """The pieces of the lines of ``fh`` starting in ``[start, end)``."""
+    """The pieces of ``fh`` between the cuts at ``start`` and ``end`` (the positions themselves if ``exact``)."""
     errors = decompression_errors()
     offset = start
     carry = b""
     try:
-        if start > 0:  # a line belongs to the shard holding its first byte: skip the end of the previous one
-            fh.seek(start - 1)
-            if fh.read(1) != b"\n":
-                rest = fh.readline()
-                offset += len(rest)
-            if end is not None and offset >= end:
-                return
-        reader = _Bounded(fh, offset, end)
+        stop = end
+        if not exact:
+            if end is not None:
+                stop = cut_position(fh, end)
+            offset = cut_position(fh, start)
+        if stop is not None and offset >= stop:
+            return
+        if offset > 0 or stop is not None:  # cut_position has moved the stream
+            fh.seek(offset)
+        reader = _Limited(fh, offset, stop)
         while True:
             block = reader.read(buffer_size)
             data = carry + block

@@ -172,3 +172,17 @@ def test_a_shard_ending_exactly_at_a_line_end(tmp_path):
     assert list(Shard(source, 0, 4).sentences()) == [["aa"], ["bb"]]
     assert list(Shard(source, 3, 6).sentences()) == [["bb"]]
     assert list(Shard(source, 4, None).sentences()) == [["cc"]]
+
+
+def test_shards_cut_a_very_long_line_between_tokens(tmp_path, monkeypatch):
+    import seqdl.text.corpus as corpus_module
+
+    monkeypatch.setattr(corpus_module, "LONG_LINE", 64)
+    words = [f"wörd{i}" for i in range(3000)]
+    path = tmp_path / "one-line.txt"
+    path.write_text(" ".join(words) + "\nshort line\n")
+    corpus = Corpus.open(path)
+    shards = corpus.shards(7)
+    parts = [[w for s in shard.sentences() for w in s] for shard in shards]
+    assert all(parts[:-1])                                   # the long line is spread over the shards...
+    assert [w for part in parts for w in part] == words + ["short", "line"]  # ...every token once, whole
