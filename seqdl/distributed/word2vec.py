@@ -13,8 +13,8 @@ The client drives; the workers do the work (:mod:`seqdl.distributed.tasks`):
    weights with the single-process numba kernel, on the global
    learning-rate schedule; the changes are added up in a tree of tasks on
    the workers, merged into the next round's weights (summed by default,
-   or averaged) and copied to a second worker, so losing any one worker
-   loses nothing.
+   or averaged) and copied to every worker along a tree, so losing any one
+   worker loses nothing.
 
 Every task is a pure function of (weights, segment, round), with random
 streams seeded by the unit's number, so a rerun after a lost worker gives
@@ -35,6 +35,7 @@ from ..progress import NullProgress
 from ..text.corpus import Corpus
 from ..text.vocab import Vocabulary, WordCounter
 from . import tasks
+from .cluster import ClusterError
 
 #: Words each worker trains per round unless told otherwise.
 DEFAULT_SYNC_WORDS = 200_000
@@ -63,6 +64,17 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
     if merge not in ("sum", "mean"):
         raise ParameterError("merge", "must be 'sum' or 'mean'")
     progress = progress if progress is not None else NullProgress()
+    import distributed
+
+    try:
+        return _train(model, corpus, client, sync_words, progress, max_vocab_memory, merge, threads)
+    except distributed.KilledWorker as exc:
+        raise ClusterError(f"the cluster lost every worker that ran a task ({exc.task}); the workers' logs say why "
+                           "(often memory: try fewer --workers threads or more memory per worker)") from None
+
+
+def _train(model, corpus, client, sync_words: int, progress, max_vocab_memory: int | None, merge: str,
+           threads: int):
     p = model.params
     corpus = Corpus.open(corpus, lowercase=p.lowercase)
     run = uuid.uuid4().hex[:12]
@@ -96,7 +108,7 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
         weights = client.submit(tasks.apply_updates, previous, summed, len(round_units), merge,
                                 key=f"seqdl-weights-{run}-{number}")
         round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}").result()
-        client.replicate([weights], n=min(2, workers))  # a second copy: losing one worker loses no weights
+        client.replicate([weights], branching_factor=2)  # to every worker, as a tree; losing one loses nothing
         del previous, results, summed
         stats.extend(round_stats)
         done += sum(r.words for r in round_stats)
