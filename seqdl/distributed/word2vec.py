@@ -24,6 +24,7 @@ few numbers per round; weights travel between workers.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from typing import Any
@@ -66,17 +67,41 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
     progress = progress if progress is not None else NullProgress()
     import distributed
 
+    text = Corpus.open(corpus, lowercase=model.params.lowercase)
     try:
-        return _train(model, corpus, client, sync_words, progress, max_vocab_memory, merge, threads)
+        with _replicas_kept(client):
+            return _train(model, text, client, sync_words, progress, max_vocab_memory, merge, threads)
     except distributed.KilledWorker as exc:
         raise ClusterError(f"the cluster lost every worker that ran a task ({exc.task}); the workers' logs say why "
                            "(often memory: try fewer --workers threads or more memory per worker)") from None
+    finally:
+        if text is not corpus:  # opened here: remove its copy of standard input, if any
+            text.close()
 
 
-def _train(model, corpus, client, sync_words: int, progress, max_vocab_memory: int | None, merge: str,
+@contextlib.contextmanager
+def _replicas_kept(client):
+    """Pause Dask's active memory manager, which would drop the replicas that let a run lose a worker.
+
+    Its default policy keeps one copy of each result; the vocabulary, the
+    tables and each round's weights are copied to every worker precisely so
+    that losing any one of them loses nothing. It is restarted afterwards if
+    it was running.
+    """
+    running = client.amm.running()
+    if running:
+        client.amm.stop()
+    try:
+        yield
+    finally:
+        if running:
+            with contextlib.suppress(Exception):  # the cluster may be going away
+                client.amm.start()
+
+
+def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_memory: int | None, merge: str,
            threads: int):
     p = model.params
-    corpus = Corpus.open(corpus, lowercase=p.lowercase)
     run = uuid.uuid4().hex[:12]
     workers = max(1, len(client.scheduler_info()["workers"]))
 
@@ -88,7 +113,7 @@ def _train(model, corpus, client, sync_words: int, progress, max_vocab_memory: i
     encoded = [client.submit(tasks.encode_segment, segment, index, p.lowercase, key=f"seqdl-encode-{run}-{i}")
                for i, segment in enumerate(segments)]
     [plan_f] = client.scatter([plan], broadcast=True, hash=False)
-    [weights] = client.scatter([(syn0, syn1)], hash=False)
+    [weights] = client.scatter([(syn0, syn1)], broadcast=True, hash=False)
 
     units = [(epoch, s) for epoch in range(p.epochs) for s in range(len(segments))]
     rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
