@@ -8,16 +8,21 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 
+#: The share of a capped counter's room that a pruning frees at least (pruning costs a pass over the counter).
+HEADROOM = 0.2
+
+
 class WordCounter:
     """Word counts that never hold more than ``max_entries`` distinct words (None: no limit).
 
-    This is gensim's ``max_vocab_size``: whenever the counter passes
+    As gensim's ``max_vocab_size``: whenever the counter passes
     ``max_entries`` words, the rarest are pruned (every word counted fewer
-    than ``floor`` times, the floor rising by one per pruning, until the
-    counter is back within the cap), so a corpus with tens of millions of
-    distinct tokens counts in a fixed budget. Unlike gensim, which prunes once
-    per overflow and may stay over the cap, the counter is always back within
-    it after a pruning. The result is **approximate** once a pruning has
+    than ``floor`` times, starting at 2), so a corpus with tens of millions
+    of distinct tokens counts in a fixed budget. Unlike gensim, which raises
+    its floor at every pruning (so that after many prunings a fairly frequent
+    word is dropped while the last singletons stay) and may stay over the
+    cap, the floor rises only when pruning at it leaves less than
+    :data:`HEADROOM` of the cap free, and the counter always ends within it. The result is **approximate** once a pruning has
     happened (``pruned`` is then true): a word pruned and seen again restarts
     from zero, so a count may be too low by up to ``floor - 1`` per pruning,
     and a word that was always rare may be missing. ``total`` (the number of
@@ -36,7 +41,7 @@ class WordCounter:
         self.max_entries = max_entries
         self.counts: Counter[str] = Counter()
         self.total = 0
-        self.floor = 1
+        self.floor = 2
         self.pruned = False
 
     def __len__(self) -> int:
@@ -60,10 +65,12 @@ class WordCounter:
     def _check_cap(self) -> None:
         if self.max_entries is None or len(self.counts) <= self.max_entries:
             return
-        while len(self.counts) > self.max_entries:
+        room = int(self.max_entries * (1 - HEADROOM))  # so that the next pruning is many new words away
+        while True:
+            self.counts = Counter({w: c for w, c in self.counts.items() if c >= self.floor})
+            if len(self.counts) <= room:
+                break
             self.floor += 1
-            floor = self.floor
-            self.counts = Counter({w: c for w, c in self.counts.items() if c >= floor})
         self.pruned = True
 
 

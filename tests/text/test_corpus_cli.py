@@ -54,3 +54,14 @@ def test_an_output_inside_a_corpus_folder_that_is_a_corpus_file_is_refused(tmp_p
     result = _embed(str(tmp_path), "-o", str(tmp_path / "a.txt"), *SMALL)
     assert_one_line_error(result, "is also an input")
     assert (tmp_path / "a.txt").read_bytes() == before
+
+
+def test_max_vocab_memory_bounds_the_words_counted(tmp_path):
+    corpus = tmp_path / "c.txt"
+    corpus.write_text(LINES + "".join(f"rare{i} the king\n" for i in range(200)))
+    out = tmp_path / "out.vec"
+    result = _embed(str(corpus), "-o", str(out), *SMALL, "--max-vocab-memory", "8")
+    assert result.exit_code == 0, result.output
+    words = [line.split()[0] for line in out.read_text().splitlines()[1:]]
+    assert len(words) <= 8 and {"the", "king", "queen", "sat", "on", "throne"} <= set(words)
+    assert sum(w.startswith("rare") for w in words) <= 2  # only those seen since the last pruning
