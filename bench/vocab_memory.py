@@ -92,7 +92,8 @@ def main() -> None:
     capped = run_child(args.corpus, args.cap, reference, write_reference=False)
     for label, r in (("no cap", exact), (f"cap {args.cap:,}", capped)):
         print(f"{label:>14}: peak RSS {r['peak_mb']:,.0f} MB (interpreter + seqdl {r['base_mb']:,.0f} MB), "
-              f"{r['seconds']:.0f}s, {r['distinct_held']:,} distinct words held, floor {r['floor']}")
+              f"{r['seconds']:.0f}s, {r['distinct_held']:,} distinct words held"
+              + (f", floor {r['floor']}" if r["cap"] else ""))
     print(f"capped count: {capped['top10k_present']:.2%} of the exact top 10,000 words kept, largest relative "
           f"undercount among them {capped['top10k_max_rel_error']:.2%}")
 
