@@ -25,6 +25,7 @@ few numbers per round; weights travel between workers.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import uuid
 from typing import Any
@@ -67,6 +68,10 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
     progress = progress if progress is not None else NullProgress()
     import distributed
 
+    if not isinstance(corpus, (str, os.PathLike, Corpus, list, tuple)) or (
+            isinstance(corpus, (list, tuple)) and not all(isinstance(c, (str, os.PathLike)) for c in corpus)):
+        raise TypeError("distributed training reads the corpus on the workers: give a path, folder, URL or "
+                        "Corpus (or a list of them), not token lists")
     text = Corpus.open(corpus, lowercase=model.params.lowercase)
     try:
         with _replicas_kept(client):

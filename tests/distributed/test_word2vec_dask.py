@@ -122,3 +122,8 @@ def test_tasks_may_train_with_several_threads(client, tmp_path, demo_corpus):
     two = seqdl.Word2Vec(**{**SMALL, "workers": 2}).train(path, client=client, sync_words=30_000)
     assert two.wv.index_to_key == one.wv.index_to_key
     assert two.loss_history[-1] == pytest.approx(one.loss_history[-1], rel=0.05)  # the same training, threaded
+
+
+def test_token_lists_cannot_be_trained_on_a_cluster(client):
+    with pytest.raises(TypeError, match="reads the corpus on the workers"):
+        seqdl.Word2Vec(**SMALL).train([["a", "b"], ["c", "d"]], client=client)
