@@ -16,6 +16,8 @@ import click
 from . import __version__
 from .commands import core_commands
 from .errors import ParameterError, SeqdlError
+from .io import to_json
+from .options import json_option
 from .plugins import CORE_OWNER, PluginHost, default_host
 
 
@@ -76,14 +78,12 @@ def make_cli(host: PluginHost | None = None) -> click.Group:
         """
 
     @cli.command("plugins")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @json_option
     def plugins_command(as_json: bool) -> None:
         """List installed plugins: name, version, distribution, hooks, load error."""
         infos = host.plugins()
         if as_json:
-            import json
-
-            click.echo(json.dumps([info.as_dict() for info in infos], indent=2))
+            click.echo(to_json([info.as_dict() for info in infos], indent=2))
             return
         if not infos:
             click.echo("no plugins installed")

@@ -18,9 +18,12 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
+import signal
 import sys
+import threading
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
@@ -29,6 +32,9 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginConflictError, PluginError
+
+__all__ = ["CORE_OWNER", "ENTRY_POINT_GROUP", "PluginHost", "PluginInfo", "check_options", "current_host",
+           "default_host", "lookup", "registry"]
 
 ENTRY_POINT_GROUP = "seqdl"
 
@@ -75,6 +81,17 @@ def _warn(message: str) -> None:
     print(f"seqdl: warning: {message}", file=sys.stderr)
 
 
+def _warn_unknown_names(only: set[str] | None, blocked: set[str], installed: set[str]) -> None:
+    """Warn about plugin names in SEQDL_LOAD_PLUGINS / SEQDL_DISABLE_PLUGINS that no installed plugin has."""
+    available = ", ".join(sorted(installed)) or "none"
+    for variable, names in (("SEQDL_LOAD_PLUGINS", only or set()), ("SEQDL_DISABLE_PLUGINS", blocked)):
+        unknown = sorted(names - installed)
+        if unknown:
+            quoted = ", ".join(map(repr, unknown))
+            noun = "plugin" if len(unknown) == 1 else "plugins"
+            _warn(f"{variable} names no installed {noun} {quoted} (installed: {available})")
+
+
 def _call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
     """Call one hook implementation with just the arguments it names, as pluggy does.
 
@@ -82,6 +99,47 @@ def _call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
     fewer of them keeps working.
     """
     return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
+#: Signals whose Python handler may raise KeyboardInterrupt in the main thread (Ctrl-C; SIGTERM/SIGHUP in the CLI).
+_INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _plugin_code() -> Any:
+    """Run a plugin's code; yield a list that holds a signal number if a signal arrived meanwhile.
+
+    A plugin must not be able to end the process: its ``SystemExit`` or its
+    own ``KeyboardInterrupt`` is a plugin failure. The user's Ctrl-C (or
+    SIGTERM) during that code is not, so the Python handlers of those signals
+    are wrapped to record their arrival.
+    """
+    arrived: list[int] = []
+    wrapped: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _INTERRUPTS:
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                def mark(number, frame, _handler=handler):
+                    arrived.append(number)
+                    _handler(number, frame)
+
+                wrapped[signum] = handler
+                signal.signal(signum, mark)
+    try:
+        yield arrived
+    finally:
+        for signum, handler in wrapped.items():
+            signal.signal(signum, handler)
+
+
+def _is_plugin_failure(exc: BaseException, arrived: list[int]) -> bool:
+    """Whether ``exc``, raised while plugin code ran, is the plugin's failure rather than the process being stopped."""
+    if isinstance(exc, Exception):
+        return True
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        return not arrived
+    return False  # GeneratorExit and the like are Python's own business
 
 
 def _describe(exc: BaseException) -> str:
@@ -110,8 +168,10 @@ class PluginHost:
         """Load every entry point of ``group`` allowed by the environment, each on its own."""
         only = _names_from_env("SEQDL_LOAD_PLUGINS")
         blocked = _names_from_env("SEQDL_DISABLE_PLUGINS") or set()
+        found = sorted(metadata.entry_points(group=group), key=lambda e: e.name)
+        _warn_unknown_names(only, blocked, {ep.name for ep in found})
         seen: set[str] = set()
-        for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
+        for ep in found:
             if ep.name in seen:  # the same distribution found twice on sys.path
                 continue
             seen.add(ep.name)
@@ -127,8 +187,11 @@ class PluginHost:
                 info.disabled = True
                 continue
             try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not break seqdl
+                with _plugin_code() as arrived:
+                    plugin = ep.load()
+            except BaseException as exc:  # a broken plugin must not break (or exit) seqdl
+                if not _is_plugin_failure(exc, arrived):
+                    raise
                 self._fail(ep.name, f"failed to load: {_describe(exc)}", exc)
                 continue
             self._register(plugin, info)
@@ -195,8 +258,11 @@ class PluginHost:
                 _found[name] = obj
 
             try:
-                _call(impl, register=register)
-            except Exception as exc:
+                with _plugin_code() as arrived:
+                    _call(impl, register=register)
+            except BaseException as exc:
+                if not _is_plugin_failure(exc, arrived):
+                    raise
                 self._fail(impl.plugin_name, f"raised in {REGISTRY_HOOKS[kind]}: {_describe(exc)}", exc)
                 continue
             for name, obj in found.items():
@@ -217,8 +283,11 @@ class PluginHost:
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
             try:
-                _call(impl, cli=cli)
-            except Exception as exc:
+                with _plugin_code() as arrived:
+                    _call(impl, cli=cli)
+            except BaseException as exc:
+                if not _is_plugin_failure(exc, arrived):
+                    raise
                 cli.commands.clear()
                 cli.commands.update(before)
                 self._fail(impl.plugin_name, f"raised in register_commands: {_describe(exc)}", exc)

@@ -12,7 +12,7 @@ import seqdl
 from seqdl.cli import make_cli
 from seqdl.errors import CorpusError
 
-HEAVY = ("numba", "sklearn", "matplotlib", "scipy", "torch", "gensim")
+HEAVY = ("numpy", "numba", "sklearn", "matplotlib", "scipy", "torch", "gensim")
 
 
 def test_help_imports_no_heavy_library():
