@@ -29,15 +29,6 @@ def _run(args, cli=None):
     return CliRunner().invoke(cli or _cli(), args)
 
 
-def _one_line_error(result, *fragments):
-    assert result.exit_code == 1, result.output
-    assert result.stdout == ""
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
-    for fragment in fragments:
-        assert fragment in lines[0]
-
-
 def test_analogy_json_is_ranked_words_and_scores(planted_files):
     kv = planted_files.kv
     result = _run(["analogy", "word100", "word102", "word104", "--vectors", str(planted_files.vectors_path),
@@ -63,12 +54,12 @@ def test_default_vectors_file_is_vectors_vec_in_the_current_folder(planted_files
     assert [(a["word"], pytest.approx(a["score"], abs=1e-6)) for a in json.loads(result.stdout)] == want
 
 
-def test_method_option_uses_the_registered_method(planted_files):
+def test_method_option_uses_the_registered_method(planted_files, assert_one_line_error):
     args = ["analogy", "word100", "word102", "word104", "--vectors", str(planted_files.vectors_path), "--json"]
     add = json.loads(_run(args).stdout)
     mul = json.loads(_run([*args, "--method", "3cosmul"]).stdout)
     assert max(a["score"] for a in mul) > 1 > max(a["score"] for a in add)  # 3CosMul ratios exceed cosines
-    _one_line_error(_run([*args, "--method", "nope"]), "unknown analogy method 'nope'", "3cosadd", "3cosmul")
+    assert_one_line_error(_run([*args, "--method", "nope"]), "unknown analogy method 'nope'", "3cosadd", "3cosmul")
 
 
 def test_a_plugin_can_add_an_analogy_method(planted_files):
@@ -87,18 +78,18 @@ def test_a_plugin_can_add_an_analogy_method(planted_files):
     assert answers[0]["score"] == pytest.approx(-ranking[-1][1], abs=1e-6)
 
 
-def test_unknown_words_one_line_naming_each(planted_files):
+def test_unknown_words_one_line_naming_each(planted_files, assert_one_line_error):
     result = _run(["analogy", "word1", "ghost", "phantom", "--vectors", str(planted_files.vectors_path)])
-    _one_line_error(result, "'ghost'", "'phantom'")
-    _one_line_error(_run(["similar", "ghost", "--vectors", str(planted_files.vectors_path)]), "'ghost'")
+    assert_one_line_error(result, "'ghost'", "'phantom'")
+    assert_one_line_error(_run(["similar", "ghost", "--vectors", str(planted_files.vectors_path)]), "'ghost'")
 
 
-def test_missing_or_malformed_vectors_file_names_file_and_line(tmp_path):
-    _one_line_error(_run(["analogy", "a", "b", "c", "--vectors", str(tmp_path / "none.vec")]),
+def test_missing_or_malformed_vectors_file_names_file_and_line(tmp_path, assert_one_line_error):
+    assert_one_line_error(_run(["analogy", "a", "b", "c", "--vectors", str(tmp_path / "none.vec")]),
                     str(tmp_path / "none.vec"), "seqdl embed")
     bad = tmp_path / "bad.vec"
     bad.write_text("3 2\na 0.1 0.2\nb 0.3 oops\nc 0.5 0.6\n")
-    _one_line_error(_run(["similar", "a", "--vectors", str(bad)]), str(bad), "line 3")
+    assert_one_line_error(_run(["similar", "a", "--vectors", str(bad)]), str(bad), "line 3")
 
 
 def test_evaluate_analogies_text_and_json(planted_files):
@@ -117,7 +108,7 @@ def test_evaluate_analogies_text_and_json(planted_files):
     assert f"skipped {report['skipped_oov']} of {report['questions']} questions" in text
 
 
-def test_evaluate_similarity_text_and_json(planted_files):
+def test_evaluate_similarity_text_and_json(planted_files, assert_one_line_error):
     args = ["evaluate", "similarity", str(planted_files.pairs_path), "--vectors", str(planted_files.vectors_path)]
     report = json.loads(_run([*args, "--json"]).stdout)
     assert set(report) == {"pearson", "spearman", "pairs", "skipped", "oov_ratio"}
@@ -126,7 +117,7 @@ def test_evaluate_similarity_text_and_json(planted_files):
     assert f"spearman  {report['spearman']:.4f}" in text and "2 skipped" in text
     bad = planted_files.pairs_path.with_name("bad.tsv")
     bad.write_text("a\tb\t1\nc\td\n")
-    _one_line_error(_run(["evaluate", "similarity", str(bad), "--vectors", str(planted_files.vectors_path)]),
+    assert_one_line_error(_run(["evaluate", "similarity", str(bad), "--vectors", str(planted_files.vectors_path)]),
                     str(bad), "line 2")
 
 
