@@ -21,6 +21,7 @@ this module while building the command line.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -124,7 +125,9 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str | None = "utf-8"
     except OSError:
         st_mode = None
     if st_mode is not None and stat.S_ISCHR(st_mode):
-        with _naming(path), open(target, mode, **text_args) as fh:
+        with _naming(path):
+            fh = open(target, mode, **text_args)
+        with fh, _naming(path, caller=True):
             yield fh
         return
     if st_mode is not None and not stat.S_ISREG(st_mode):
@@ -135,7 +138,7 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str | None = "utf-8"
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, st_mode & 0o7777 if st_mode is not None else 0o666 & ~_umask())
-        with _naming(path), os.fdopen(fd, mode, **text_args) as fh:
+        with _naming(path, caller=True), os.fdopen(fd, mode, **text_args) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -147,13 +150,25 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str | None = "utf-8"
         raise
 
 
+#: errno values of a failed write to a file already open (disk full, quota, file too large, I/O error).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
 @contextlib.contextmanager
-def _naming(path: Path) -> Iterator[None]:
-    """Turn an OSError from writing into an :class:`InputError` naming the user's ``path``."""
+def _naming(path: Path, caller: bool = False) -> Iterator[None]:
+    """Turn an OSError from writing ``path`` into an :class:`InputError` naming the user's ``path``.
+
+    With ``caller`` (the block runs the caller's code, which writes the open
+    file), only a failed write counts: any other OSError the caller's code
+    raises (a download that failed, an input that cannot be read) passes
+    through unchanged, for the caller to handle.
+    """
     try:
         yield
     except OSError as exc:
         if isinstance(exc, InputError):
+            raise
+        if caller and not (exc.filename is None and exc.errno in _WRITE_ERRNOS):
             raise
         reason = exc.strerror or str(exc)
         raise InputError(f"cannot write: {reason}", path=str(path)) from None

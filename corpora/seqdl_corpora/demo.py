@@ -26,6 +26,11 @@ import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence, TextIO
 
+from seqdl.progress import NullProgress, ProgressReporter
+
+#: Sentences written between two progress updates.
+_PROGRESS_EVERY = 10_000
+
 #: (male, female, shared context words) — each pair shares its own contexts.
 GENDER_PAIRS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("king", "queen", ("throne", "crown", "kingdom", "reign", "palace")),
@@ -227,12 +232,22 @@ def generate(seed: int = 0, size: DemoSize = DemoSize()) -> Iterator[str]:
         yield make(rng)
 
 
-def write_corpus(out: TextIO, seed: int = 0, size: DemoSize = DemoSize()) -> int:
-    """Write the corpus to ``out``, one sentence a line; return the number of tokens written."""
+def write_corpus(out: TextIO, seed: int = 0, size: DemoSize = DemoSize(),
+                 progress: ProgressReporter | None = None) -> int:
+    """Write the corpus to ``out``, one sentence a line; return the number of tokens written.
+
+    ``progress`` (a :class:`seqdl.progress.ProgressReporter`) is updated with
+    the number of sentences written, out of ``size.total()``.
+    """
+    progress = progress if progress is not None else NullProgress()
+    total = size.total()
     tokens = 0
-    for sentence in generate(seed, size):
+    for number, sentence in enumerate(generate(seed, size), start=1):
         out.write(sentence + "\n")
         tokens += sentence.count(" ") + 1
+        if number % _PROGRESS_EVERY == 0:
+            progress.update(number, total)
+    progress.update(total, total)
     return tokens
 
 

@@ -215,14 +215,14 @@ def _catalog_env(server: _Server, tmp_path: Path, sha: str | None = None) -> dic
 
 def test_cli_get_prints_paths_and_progress_unless_quiet(server, tmp_path):
     env = _catalog_env(server, tmp_path)
-    result = CliRunner().invoke(_cli(), ["corpus", "get", "local-text"], env=env)
+    result = CliRunner().invoke(_cli(), ["corpus", "get", "local-text"], env={**env, "SEQDL_PROGRESS": "1"})
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip())
     assert path == tmp_path / "cache" / "corpora" / "local-text" / "corpus.txt"
     assert path.read_bytes() == TEXT
     assert "100%" in result.stderr
     quiet = CliRunner().invoke(_cli(), ["corpus", "get", "local-text", "--quiet", "--dir", str(tmp_path / "d")],
-                               env=env)
+                               env={**env, "SEQDL_PROGRESS": "1"})
     assert quiet.exit_code == 0 and quiet.stderr == ""
     assert Path(quiet.stdout.strip()).read_bytes() == TEXT
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqdl.errors import ModelFileError
+from seqdl.errors import InputError, ModelFileError
 from seqdl.io import atomic_write, load_npz, save_npz
 
 
@@ -108,3 +108,22 @@ def test_atomic_write_into_a_missing_folder_names_the_folder(tmp_path):
         with atomic_write(tmp_path / "nowhere" / "out.txt") as fh:
             fh.write("never")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_names_the_output_for_a_failed_write_only(tmp_path):
+    import errno
+    import urllib.error
+
+    out = tmp_path / "out.txt"
+    with pytest.raises(InputError, match="out.txt: cannot write: No space left on device"):
+        with atomic_write(out) as fh:
+            fh.write("x")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    # Errors of the caller's own work inside the block are not write errors: they pass through as they are.
+    with pytest.raises(urllib.error.URLError):
+        with atomic_write(out) as fh:
+            raise urllib.error.URLError("mirror down")
+    with pytest.raises(FileNotFoundError):
+        with atomic_write(out) as fh:
+            open(tmp_path / "missing-input.txt")
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
