@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 
@@ -96,26 +95,39 @@ class Sequential(Layer):
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", loss="cross_entropy",
             validation_data=None, early_stopping=None, schedule=None, shuffle: bool = True, seed=None,
-            verbose: bool = True, blas_threads: int | None = 1) -> dict[str, list[float]]:
+            verbose: bool = True, blas_threads: int | None = 1, progress=None) -> dict[str, list[float]]:
         """Train on (X, y) by minibatches; returns the history of each logged value per epoch.
 
         ``optimizer`` is an Optimizer or a name ("adam", "sgd"...) built with
         torch's defaults; ``loss`` a Loss or its name; ``validation_data`` a
         pair (X_val, y_val); ``early_stopping`` an :class:`EarlyStopping` or a
-        patience; ``schedule`` sets the learning rate each epoch. One line per
-        epoch (loss, accuracy, validation figures, time) goes to stderr unless
-        ``verbose`` is false.
+        patience; ``schedule`` sets the learning rate each epoch.
+
+        ``progress`` (a :class:`seqdl.progress.ProgressReporter`) is updated
+        with the epochs done and each epoch's figures, and given one line per
+        epoch (loss, accuracy, validation figures, time) and the early-stopping
+        notice. Without one, a :class:`seqdl.progress.Progress` on stderr shows
+        them unless ``verbose`` is false.
 
         ``blas_threads`` caps BLAS threads while training (None leaves them
         alone): minibatch GEMMs are small, and threaded BLAS on them is slower
         on an idle machine and dozens of times slower on a busy one.
         """
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
-            return self._fit(X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping,
-                             schedule, shuffle, seed, verbose)
+        from ..progress import NullProgress, Progress
+
+        owned = progress is None
+        if owned:
+            progress = Progress(epochs, unit="epochs", desc="fit") if verbose else NullProgress()
+        try:
+            with threadpool_limits(limits=blas_threads, user_api="blas"):
+                return self._fit(X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping,
+                                 schedule, shuffle, seed, progress)
+        finally:
+            if owned:
+                progress.close()
 
     def _fit(self, X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping, schedule,
-             shuffle, seed, verbose):
+             shuffle, seed, progress):
         loss = _losses.get(loss)
         optimizer = _optim.get(optimizer, self)
         X = self._inputs(X)
@@ -142,10 +154,9 @@ class Sequential(Layer):
                 record.update({f"val_{k}": v for k, v in val.items()})
             for key, value in record.items():
                 history.setdefault(key, []).append(value)
-            if verbose:
-                figures = "  ".join(f"{k} {v:.4f}" for k, v in record.items())
-                print(f"epoch {epoch + 1}/{epochs}  {figures}  ({time.perf_counter() - started:.2f}s)",
-                      file=sys.stderr, flush=True)
+            figures = "  ".join(f"{k} {v:.4f}" for k, v in record.items())
+            progress.write(f"epoch {epoch + 1}/{epochs}  {figures}  ({time.perf_counter() - started:.2f}s)")
+            progress.update(epoch + 1, epochs, **record)
             if early_stopping is not None:
                 monitor = early_stopping.monitor if early_stopping.monitor in record else "loss"
                 score = record[monitor] * (-1.0 if "accuracy" in monitor else 1.0)
@@ -154,9 +165,7 @@ class Sequential(Layer):
                     if early_stopping.restore_best:
                         best_params = self._snapshot()
                 elif epoch - best_epoch >= early_stopping.patience:
-                    if verbose:
-                        print(f"early stopping: no {monitor} improvement for {early_stopping.patience} epochs",
-                              file=sys.stderr, flush=True)
+                    progress.write(f"early stopping: no {monitor} improvement for {early_stopping.patience} epochs")
                     break
         if best_params is not None:
             self._restore(best_params)
