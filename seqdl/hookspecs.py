@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import pluggy
 
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "register_analogy_methods", "register_commands",
+           "register_decoders", "register_projections"]
+
 #: The project name pluggy uses to match hooks and implementations.
 PROJECT_NAME = "seqdl"
 

@@ -13,6 +13,9 @@ from typing import Mapping
 
 import click
 
+__all__ = ["MAX_SEED", "MAX_WORKERS", "FiniteFloat", "json_option", "parse_key_values", "quiet_option", "seed_option",
+           "workers_option"]
+
 #: The largest seed numpy's generators and word2vec's LCG accept alike.
 MAX_SEED = 2**32 - 1
 #: A generous cap on threads: more than any machine seqdl runs on, fewer than a typo's 10**9.
