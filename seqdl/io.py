@@ -70,6 +70,8 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike] = (), others: Ite
     character device (``/dev/null``) is accepted: it is written directly.
     Returns ``path`` as a :class:`~pathlib.Path`.
     """
+    if not os.fspath(path):  # Path("") would quietly become "."
+        raise InputError("no output file named (an empty file name was given)")
     path = Path(path)
     for other in inputs:
         if str(other) != "-" and _same_file(path, Path(other)):

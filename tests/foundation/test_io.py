@@ -127,3 +127,10 @@ def test_atomic_write_names_the_output_for_a_failed_write_only(tmp_path):
         with atomic_write(out) as fh:
             open(tmp_path / "missing-input.txt")
     assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+
+
+def test_check_output_refuses_an_empty_name():
+    from seqdl.io import check_output
+
+    with pytest.raises(InputError, match="empty file name"):
+        check_output("")
