@@ -14,8 +14,8 @@
 - :func:`to_json` is the one JSON writer of ``--json`` output: strict JSON,
   with NaN and infinity written as ``null``.
 
-numpy is imported inside the functions that need it, so commands may import
-this module while building the command line.
+numpy (and tempfile, zipfile) are imported inside the functions that need
+them, so commands may import this module while building the command line.
 """
 
 from __future__ import annotations
@@ -26,8 +26,6 @@ import json
 import math
 import os
 import stat
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping
 
@@ -100,6 +98,8 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike] = (), others: Ite
     if not folder.is_dir():
         raise InputError("cannot write: no such folder", path=str(path))
     try:
+        import tempfile  # here, not at module level: commands import this module to build the command line
+
         fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check", dir=folder)
     except OSError as exc:
         raise InputError(f"cannot write into the folder {str(path.parent)!r}: {exc.strerror}", path=str(path)) from None
@@ -136,6 +136,8 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str | None = "utf-8"
         raise InputError("is not a regular file; refusing to replace it", path=str(path))
     if not target.parent.is_dir():
         raise InputError("cannot write: no such folder", path=str(path))
+    import tempfile
+
     with _naming(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -199,6 +201,8 @@ def load_npz(path: PathLike) -> tuple[dict[str, Any], dict]:
     Raises :class:`ModelFileError` naming the file if it is missing, is not a
     seqdl npz file, or would need pickle to load.
     """
+    import zipfile
+
     import numpy as np
 
     path = Path(path)
