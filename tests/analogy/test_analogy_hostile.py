@@ -6,24 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-import seqdl_analogy
 from seqdl import hookimpl
-from seqdl.cli import make_cli
-from seqdl.plugins import PluginHost
 
 
-def _cli(*extra_plugins):
-    host = PluginHost()
-    host.register(seqdl_analogy, name="analogy")
-    for number, plugin in enumerate(extra_plugins):
-        host.register(plugin, name=f"extra{number}")
-    return make_cli(host)
-
-
-def _run(args, cli=None):
-    return CliRunner().invoke(cli or _cli(), args)
 
 
 def _refuse_constant(name):
@@ -48,50 +34,50 @@ class NaNMethod:
         register("halfnan", half_nan)
 
 
-def test_every_json_output_is_strict(planted_files):
+def test_every_json_output_is_strict(planted_files, run_analogy):
     vectors = ["--vectors", str(planted_files.vectors_path)]
     for args in (["analogy", "word100", "word102", "word104", "--json"], ["similar", "word3", "--json"],
                  ["evaluate", "analogies", str(planted_files.questions_path), "--json", "-q"],
                  ["evaluate", "similarity", str(planted_files.pairs_path), "--json"]):
-        result = _run([*args, *vectors])
+        result = run_analogy([*args, *vectors])
         assert result.exit_code == 0, (args, result.output)
         assert strict_json(result.stdout), args
 
 
-def test_nan_scores_are_never_printed(planted_files):
-    cli = _cli(NaNMethod())
+def test_nan_scores_are_never_printed(planted_files, run_analogy):
+    extra = NaNMethod()
     args = ["analogy", "word100", "word102", "word104", "--vectors", str(planted_files.vectors_path),
             "--method", "halfnan", "--topn", "20"]
-    text = _run(args, cli)
+    text = run_analogy(args, extra)
     assert text.exit_code == 0, text.output
     assert "nan" not in text.stdout.lower() and len(text.stdout.splitlines()) == 20
-    answers = strict_json(_run([*args, "--json"], cli).stdout)
+    answers = strict_json(run_analogy([*args, "--json"], extra).stdout)
     assert len(answers) == 20 and all(isinstance(a["score"], float) for a in answers)
 
 
-def test_undefined_correlation_is_null_in_json_and_said_in_words(planted_files, tmp_path):
+def test_undefined_correlation_is_null_in_json_and_said_in_words(planted_files, tmp_path, run_analogy):
     constant = tmp_path / "constant.tsv"
     constant.write_text("word100\tword102\t5\nword103\tword104\t5\nword105\tword106\t5\n")
     args = ["evaluate", "similarity", str(constant), "--vectors", str(planted_files.vectors_path)]
-    report = strict_json(_run([*args, "--json"]).stdout)
+    report = strict_json(run_analogy([*args, "--json"]).stdout)
     assert report["spearman"] is None and report["pearson"] is None and report["pairs"] == 3
-    text = _run(args)
+    text = run_analogy(args)
     assert text.exit_code == 0 and "nan" not in text.stdout.lower()
     assert "spearman  undefined" in text.stdout
 
 
 @pytest.mark.parametrize("command", [["similar", "word3"], ["analogy", "word100", "word102", "word104"]])
-def test_huge_sizes_are_clamped_to_the_vocabulary(planted_files, command):
+def test_huge_sizes_are_clamped_to_the_vocabulary(planted_files, command, run_analogy):
     huge = str(10**12)
-    result = _run([*command, "--vectors", str(planted_files.vectors_path), "--topn", huge,
+    result = run_analogy([*command, "--vectors", str(planted_files.vectors_path), "--topn", huge,
                    "--restrict-vocab", huge, "--json"])
     assert result.exit_code == 0, result.output
     assert len(strict_json(result.stdout)) == len(planted_files.kv) - (len(command) - 1)
 
 
-def test_huge_restrict_vocab_in_evaluations(planted_files):
+def test_huge_restrict_vocab_in_evaluations(planted_files, run_analogy):
     for command in (["analogies", str(planted_files.questions_path), "-q"], ["similarity", str(planted_files.pairs_path)]):
-        result = _run(["evaluate", *command, "--vectors", str(planted_files.vectors_path), "--restrict-vocab",
+        result = run_analogy(["evaluate", *command, "--vectors", str(planted_files.vectors_path), "--restrict-vocab",
                        str(10**12), "--json"])
         assert result.exit_code == 0, result.output
         assert strict_json(result.stdout)
@@ -103,9 +89,9 @@ def test_huge_restrict_vocab_in_evaluations(planted_files):
     (["similar", "word3", "--topn", "nan"], "--topn"),
     (["evaluate", "analogies", "QUESTIONS", "--restrict-vocab", "-1"], "--restrict-vocab"),
 ])
-def test_bad_numbers_are_usage_errors(planted_files, assert_one_line_error, args, fragment):
+def test_bad_numbers_are_usage_errors(planted_files, assert_one_line_error, args, fragment, run_analogy):
     args = [str(planted_files.questions_path) if a == "QUESTIONS" else a for a in args]
-    result = _run([*args, "--vectors", str(planted_files.vectors_path)])
+    result = run_analogy([*args, "--vectors", str(planted_files.vectors_path)])
     assert_one_line_error(result, fragment, code=2)
 
 
@@ -113,17 +99,17 @@ def test_bad_numbers_are_usage_errors(planted_files, assert_one_line_error, args
     (lambda tmp: tmp / "nowhere" / "q.txt", "No such file"),
     (lambda tmp: tmp, "directory"),
 ])
-def test_missing_or_folder_inputs_are_one_line(planted_files, tmp_path, assert_one_line_error, make_path, fragment):
+def test_missing_or_folder_inputs_are_one_line(planted_files, tmp_path, assert_one_line_error, make_path, fragment, run_analogy):
     for command in (["evaluate", "analogies"], ["evaluate", "similarity"]):
         path = make_path(tmp_path)
-        result = _run([*command, str(path), "--vectors", str(planted_files.vectors_path)])
+        result = run_analogy([*command, str(path), "--vectors", str(planted_files.vectors_path)])
         assert_one_line_error(result, str(path))
 
 
-def test_utf16_questions_file_is_one_line(planted_files, tmp_path, assert_one_line_error):
+def test_utf16_questions_file_is_one_line(planted_files, tmp_path, assert_one_line_error, run_analogy):
     questions = tmp_path / "q16.txt"
     questions.write_text(": s\na b c d\n", encoding="utf-16")
-    result = _run(["evaluate", "analogies", str(questions), "--vectors", str(planted_files.vectors_path)])
+    result = run_analogy(["evaluate", "analogies", str(questions), "--vectors", str(planted_files.vectors_path)])
     assert_one_line_error(result, str(questions), "UTF-8", code=1)
 
 

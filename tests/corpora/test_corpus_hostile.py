@@ -10,85 +10,75 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
-
-import seqdl_corpora
-from seqdl.cli import make_cli
-from seqdl.plugins import PluginHost
 
 
-def _run(args, env=None):
-    host = PluginHost()
-    host.register(seqdl_corpora, name="corpora")
-    return CliRunner().invoke(make_cli(host), args, env=env)
 
-
-def test_questions_named_as_the_corpus_output_is_refused(tmp_path, assert_one_line_error):
+def test_questions_named_as_the_corpus_output_is_refused(tmp_path, assert_one_line_error, run_corpus):
     out = tmp_path / "demo.txt"
     out.write_text("keep me\n")
-    result = _run(["corpus", "demo", "-o", str(out), "--questions", str(out), "--scale", "0.01"])
+    result = run_corpus(["corpus", "demo", "-o", str(out), "--questions", str(out), "--scale", "0.01"])
     assert_one_line_error(result, "is named as two outputs", code=1)
     assert out.read_text() == "keep me\n"
 
 
-def test_questions_through_a_link_to_the_output_is_refused(tmp_path, assert_one_line_error):
+def test_questions_through_a_link_to_the_output_is_refused(tmp_path, assert_one_line_error, run_corpus):
     out = tmp_path / "demo.txt"
     out.write_text("keep me\n")
     link = tmp_path / "q.txt"
     link.symlink_to(out)
-    result = _run(["corpus", "demo", "-o", str(out), "--questions", str(link), "--scale", "0.01"])
+    result = run_corpus(["corpus", "demo", "-o", str(out), "--questions", str(link), "--scale", "0.01"])
     assert_one_line_error(result, str(link), "two outputs", code=1)
     assert out.read_text() == "keep me\n"
 
 
 @pytest.mark.parametrize("scale", ["nan", "inf", "-inf", "0", "1e9"])
-def test_scale_must_be_a_finite_number_in_range(tmp_path, assert_one_line_error, scale):
-    result = _run(["corpus", "demo", "-o", str(tmp_path / "d.txt"), "--scale", scale])
+def test_scale_must_be_a_finite_number_in_range(tmp_path, assert_one_line_error, scale, run_corpus):
+    result = run_corpus(["corpus", "demo", "-o", str(tmp_path / "d.txt"), "--scale", scale])
     assert_one_line_error(result, "--scale", code=2)
     assert not (tmp_path / "d.txt").exists()
 
 
-def test_missing_folder_is_one_line_before_any_work(tmp_path, assert_one_line_error):
+def test_missing_folder_is_one_line_before_any_work(tmp_path, assert_one_line_error, run_corpus):
     out = tmp_path / "no" / "demo.txt"
-    result = _run(["corpus", "demo", "-o", str(out), "--scale", "0.01"])
+    result = run_corpus(["corpus", "demo", "-o", str(out), "--scale", "0.01"])
     assert_one_line_error(result, f"{out}: cannot write: no such folder", code=1)
     questions = tmp_path / "no" / "q.txt"
-    result = _run(["corpus", "demo", "-o", str(tmp_path / "d.txt"), "--questions", str(questions), "--scale", "0.01"])
+    result = run_corpus(["corpus", "demo", "-o", str(tmp_path / "d.txt"), "--questions", str(questions), "--scale", "0.01"])
     assert_one_line_error(result, f"{questions}: cannot write: no such folder", code=1)
     assert not (tmp_path / "d.txt").exists(), "the corpus is not written when the questions cannot be"
 
 
-def test_dev_null_is_a_sink_and_stays_a_device(tmp_path):
-    result = _run(["corpus", "demo", "-o", os.devnull, "--scale", "0.01", "-q"])
+def test_dev_null_is_a_sink_and_stays_a_device(tmp_path, run_corpus):
+    result = run_corpus(["corpus", "demo", "-o", os.devnull, "--scale", "0.01", "-q"])
     assert result.exit_code == 0, result.output
     assert os.path.exists(os.devnull) and not os.path.isfile(os.devnull)
 
 
-def test_symlink_output_updates_its_target(tmp_path):
+def test_symlink_output_updates_its_target(tmp_path, run_corpus):
     target = tmp_path / "real.txt"
     target.write_text("old\n")
     link = tmp_path / "link.txt"
     link.symlink_to(target)
-    result = _run(["corpus", "demo", "-o", str(link), "--scale", "0.01", "-q"])
+    result = run_corpus(["corpus", "demo", "-o", str(link), "--scale", "0.01", "-q"])
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and len(target.read_text().splitlines()) > 10
 
 
-def test_fifo_output_is_refused(tmp_path, assert_one_line_error):
+def test_fifo_output_is_refused(tmp_path, assert_one_line_error, run_corpus):
     fifo = tmp_path / "pipe.txt"
     os.mkfifo(fifo)
-    result = _run(["corpus", "demo", "-o", str(fifo), "--scale", "0.01"])
+    result = run_corpus(["corpus", "demo", "-o", str(fifo), "--scale", "0.01"])
     assert_one_line_error(result, "not a regular file", code=1)
 
 
-def test_progress_is_drawn_when_asked(tmp_path):
-    result = _run(["corpus", "demo", "-o", str(tmp_path / "d.txt"), "--scale", "0.1"], env={"SEQDL_PROGRESS": "1"})
+def test_progress_is_drawn_when_asked(tmp_path, run_corpus):
+    result = run_corpus(["corpus", "demo", "-o", str(tmp_path / "d.txt"), "--scale", "0.1"], env={"SEQDL_PROGRESS": "1"})
     assert result.exit_code == 0, result.output
     assert "demo  [" in result.stderr and "100%" in result.stderr
 
 
-def test_list_json_is_strict():
-    result = _run(["corpus", "list", "--json"])
+def test_list_json_is_strict(run_corpus):
+    result = run_corpus(["corpus", "list", "--json"])
     assert result.exit_code == 0
     entries = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))
     assert {"text8", "tiny-shakespeare"} <= {e["name"] for e in entries}
