@@ -9,6 +9,7 @@ line is an error naming the file and line, not a silent skip.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -210,6 +211,8 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str, float]]:
                 header_allowed = False
                 continue
             raise InputError("expected 'word1 word2 score'", path=str(path), line=number)
+        if not math.isfinite(score):
+            raise InputError(f"the score {score} is not a finite number", path=str(path), line=number)
         header_allowed = False
         pairs.append((fields[0], fields[1], score))
     if not pairs:

@@ -126,3 +126,12 @@ def test_library_errors_name_the_parameter(planted_files):
         evaluate_analogies(planted_files.kv, read_questions(planted_files.questions_path), cos_add,
                            restrict_vocab=0)
     assert info.value.param == "restrict_vocab"
+
+
+@pytest.mark.parametrize("score", ["nan", "inf", "-Infinity"])
+def test_non_finite_gold_score_is_refused_at_its_line(planted_files, tmp_path, assert_one_line_error, run_analogy,
+                                                      score):
+    pairs = tmp_path / "pairs.tsv"
+    pairs.write_text(f"word100\tword102\t5\nword103\tword104\t{score}\n")
+    result = run_analogy(["evaluate", "similarity", str(pairs), "--vectors", str(planted_files.vectors_path)])
+    assert_one_line_error(result, str(pairs), "line 2", "not a finite number", code=1)

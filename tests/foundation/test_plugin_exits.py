@@ -55,7 +55,8 @@ def test_plugins_that_exit_or_interrupt_are_named_warnings(exiting_plugins, run_
     assert any("'exits'" in w and "SystemExit: this plugin calls sys.exit at import" in w for w in warnings)
     assert any("'interrupts'" in w and "KeyboardInterrupt" in w for w in warnings)
     assert any("'hookexit'" in w and "register_commands" in w and "SystemExit" in w for w in warnings)
-    infos = {p["name"]: p for p in json.loads(result.stdout)}
+    strict = json.loads(result.stdout, parse_constant=lambda name: pytest.fail(f"not strict JSON: {name}"))
+    infos = {p["name"]: p for p in strict}
     assert "SystemExit" in infos["exits"]["error"]
     assert "analogy" in infos and infos["analogy"]["error"] is None
 
