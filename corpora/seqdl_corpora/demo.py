@@ -22,10 +22,12 @@ Planted relations (also written as a questions-words file by
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence, TextIO
 
+from seqdl.errors import ParameterError
 from seqdl.progress import NullProgress, ProgressReporter
 
 #: Sentences written between two progress updates.
@@ -178,7 +180,9 @@ class DemoSize:
         return self.person + self.pairs + self.plural + self.tense + self.capital
 
     def scaled(self, factor: float) -> "DemoSize":
-        """Every family scaled by ``factor`` (at least one sentence each)."""
+        """Every family scaled by ``factor`` (at least one sentence each); ``factor`` is a finite number above 0."""
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < math.inf:
+            raise ParameterError("factor", f"must be a finite number above 0, got {factor!r}")
         return DemoSize(*(max(1, round(n * factor)) for n in
                           (self.person, self.pairs, self.plural, self.tense, self.capital)))
 

@@ -107,3 +107,13 @@ def test_signal_mid_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, s
     assert stderr.strip() == message
     assert out.read_text() == "previous corpus\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo.txt"]
+
+
+@pytest.mark.parametrize("factor", [float("nan"), float("inf"), 0, -1.0, "2"])
+def test_demo_size_scale_names_its_parameter(factor):
+    from seqdl.errors import ParameterError
+    from seqdl_corpora.demo import DemoSize
+
+    with pytest.raises(ParameterError) as info:
+        DemoSize().scaled(factor)
+    assert info.value.param == "factor"
