@@ -186,15 +186,9 @@ class PluginHost:
             if ep.name in blocked or (only is not None and ep.name not in only):
                 info.disabled = True
                 continue
-            try:
-                with _plugin_code() as arrived:
-                    plugin = ep.load()
-            except BaseException as exc:  # a broken plugin must not break (or exit) seqdl
-                if not _is_plugin_failure(exc, arrived):
-                    raise
-                self._fail(ep.name, f"failed to load: {_describe(exc)}", exc)
-                continue
-            self._register(plugin, info)
+            loaded, plugin = self._guarded(ep.name, "failed to load", ep.load)
+            if loaded:
+                self._register(plugin, info)
 
     def register(self, plugin: object, name: str, distribution: str | None = None, version: str | None = None) -> None:
         """Register a plugin object (module or instance) directly, as tests and scripts may."""
@@ -213,6 +207,22 @@ class PluginHost:
                             if not impl.startswith("_")
                             and any(h.plugin_name == info.name for h in getattr(self.pm.hook, impl).get_hookimpls()))
         self._registries.clear()
+
+    def _guarded(self, plugin_name: str, what: str, function: Any, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        """Run plugin code ``function(*args, **kwargs)``: ``(True, result)``, or ``(False, None)`` once its
+        failure is reported as ``plugin 'NAME' WHAT: error``.
+
+        A broken plugin must not break seqdl, nor exit it: see :func:`_plugin_code`.
+        """
+        arrived: list[int] = []
+        try:
+            with _plugin_code() as arrived:
+                return True, function(*args, **kwargs)
+        except BaseException as exc:
+            if not _is_plugin_failure(exc, arrived):
+                raise
+            self._fail(plugin_name, f"{what}: {_describe(exc)}", exc)
+            return False, None
 
     def _fail(self, plugin_name: str, message: str, exc: BaseException | None = None) -> None:
         info = self._infos.setdefault(plugin_name, PluginInfo(name=plugin_name))
@@ -257,13 +267,8 @@ class PluginHost:
                     raise PluginError(f"registered {singular} {name!r} twice")
                 _found[name] = obj
 
-            try:
-                with _plugin_code() as arrived:
-                    _call(impl, register=register)
-            except BaseException as exc:
-                if not _is_plugin_failure(exc, arrived):
-                    raise
-                self._fail(impl.plugin_name, f"raised in {REGISTRY_HOOKS[kind]}: {_describe(exc)}", exc)
+            if not self._guarded(impl.plugin_name, f"raised in {REGISTRY_HOOKS[kind]}", _call, impl,
+                                 register=register)[0]:
                 continue
             for name, obj in found.items():
                 if name in owners:
@@ -282,15 +287,9 @@ class PluginHost:
         """
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
-            try:
-                with _plugin_code() as arrived:
-                    _call(impl, cli=cli)
-            except BaseException as exc:
-                if not _is_plugin_failure(exc, arrived):
-                    raise
-                cli.commands.clear()
+            if not self._guarded(impl.plugin_name, "raised in register_commands", _call, impl, cli=cli)[0]:
+                cli.commands.clear()  # withdraw what the failed hook added before it raised
                 cli.commands.update(before)
-                self._fail(impl.plugin_name, f"raised in register_commands: {_describe(exc)}", exc)
                 continue
             for name, command in list(cli.commands.items()):
                 if before.get(name) is command:
