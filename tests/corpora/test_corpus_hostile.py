@@ -89,7 +89,7 @@ def test_list_json_is_strict(run_corpus):
 def test_signal_mid_write_keeps_the_old_file_and_leaves_no_temporary(tmp_path, signum, status, message):
     out = tmp_path / "demo.txt"
     out.write_text("previous corpus\n")
-    process = subprocess.Popen([sys.executable, "-m", "seqdl", "corpus", "demo", "-o", str(out), "--scale", "100",
+    process = subprocess.Popen([sys.executable, "-m", "seqdl", "corpus", "demo", "-o", str(out), "--scale", "10",
                                 "-q"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env={k: v for k, v in os.environ.items() if not k.startswith("SEQDL_")})
     try:

@@ -101,3 +101,10 @@ def test_top_is_a_hidden_alias_of_limit(vectors_file, tmp_path):
     assert len(out.read_text(encoding="utf-8").splitlines()) == 8
     help_text = run("project", "--help").output
     assert "--limit" in help_text and "--top" not in help_text
+
+
+def test_huge_limit_means_every_word(vectors_file, tmp_path, kv):
+    out = tmp_path / "all.csv"
+    result = run("project", "--vectors", str(vectors_file), "--method", "pca", "--limit", str(10**12), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    assert len(out.read_text(encoding="utf-8").splitlines()) == len(kv) + 1
