@@ -31,7 +31,8 @@ from typing import IO, Any, Iterable, Iterator, Mapping
 
 from .errors import InputError, ModelFileError
 
-__all__ = ["META_KEY", "atomic_write", "check_input", "check_output", "load_npz", "save_npz", "to_json"]
+__all__ = ["META_KEY", "atomic_write", "check_input", "check_output", "encoding_hint", "load_npz", "read_text",
+           "save_npz", "to_json"]
 
 #: Name of the JSON member stored inside every seqdl ``.npz`` model file.
 META_KEY = "__meta__"
@@ -56,6 +57,45 @@ def check_input(path: PathLike, what: str = "file") -> Path:
     if not path.exists():
         raise InputError(f"no such {what}", path=str(path))
     return path
+
+
+#: Byte-order marks of encodings people save text in by mistake, and what to call them.
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
+def encoding_hint(head: bytes) -> str:
+    """A hint for text that is not UTF-8, from its first bytes: how to re-encode UTF-16/32, else ''.
+
+    Windows editors and PowerShell's ``>`` save UTF-16 with a byte-order mark;
+    without one, NUL bytes between ASCII letters give it away.
+    """
+    encoding = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    if encoding is None and len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+        encoding = "UTF-16"
+    if encoding is None:
+        return ""
+    return f"; it looks like {encoding}: re-encode it as UTF-8 (iconv -f {encoding} -t UTF-8 FILE > NEW)"
+
+
+def read_text(path: PathLike, what: str = "file") -> str:
+    """The whole of a small UTF-8 text file (questions, word lists); errors name ``path`` in one line.
+
+    A missing file or a folder is ``no such {what}``; text that is not UTF-8
+    (or holds a NUL byte) says where, with a re-encoding hint for UTF-16
+    (:func:`encoding_hint`). A UTF-8 byte-order mark is dropped.
+    """
+    path = check_input(path, what)
+    data = path.read_bytes()
+    nul = data.find(b"\0")
+    if nul >= 0:  # valid UTF-8, but no text file holds NUL: UTF-16 without a byte-order mark, or binary data
+        raise InputError(f"not UTF-8 text (binary data: a NUL byte){encoding_hint(data[:64])}", path=str(path),
+                         offset=nul)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason}){encoding_hint(data[:64])}", path=str(path),
+                         offset=exc.start) from None
 
 
 def check_output(path: PathLike, *, inputs: Iterable[PathLike] = (), others: Iterable[PathLike] = ()) -> Path:

@@ -13,11 +13,11 @@ import math
 import os
 import warnings
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
 import numpy as np
 
 from seqdl.errors import InputError, SeqdlError
+from seqdl.io import read_text
 from seqdl.progress import NullProgress, ProgressReporter
 
 from .ranking import AnalogyMethod, batch_size, case_insensitive_vocab, check_restrict_vocab, top_n
@@ -34,18 +34,14 @@ class Section:
     questions: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
-def _read_lines(path: str | os.PathLike):
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path), offset=exc.start) from None
-    return enumerate(text.splitlines(), start=1)
+def _read_lines(path: str | os.PathLike, what: str):
+    return enumerate(read_text(path, what).splitlines(), start=1)
 
 
 def read_questions(path: str | os.PathLike) -> list[Section]:
     """Parse a questions-words file: ``: section`` lines, then four words a line."""
     sections: list[Section] = []
-    for number, line in _read_lines(path):
+    for number, line in _read_lines(path, "questions file"):
         if line.startswith(": "):
             sections.append(Section(line[2:].strip()))
             continue
@@ -201,7 +197,7 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str, float]]:
     """
     pairs: list[tuple[str, str, float]] = []
     header_allowed = True
-    for number, line in _read_lines(path):
+    for number, line in _read_lines(path, "word-pairs file"):
         if not line.strip() or line.startswith("#"):
             continue
         fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()

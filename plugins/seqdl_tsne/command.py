@@ -34,11 +34,9 @@ RESERVED_OPTIONS = {"vectors": "--vectors", "words": "--words", "method": "--met
 
 def read_words_file(path: str) -> list[str]:
     """The words in ``path``, separated by whitespace or newlines."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError("not UTF-8 text", path=path, offset=exc.start) from None
-    words = text.split()
+    from seqdl.io import read_text
+
+    words = read_text(path, "words file").split()
     if not words:
         raise InputError("no words in the file", path=path)
     return words

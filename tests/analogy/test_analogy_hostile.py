@@ -110,7 +110,8 @@ def test_utf16_questions_file_is_one_line(planted_files, tmp_path, assert_one_li
     questions = tmp_path / "q16.txt"
     questions.write_text(": s\na b c d\n", encoding="utf-16")
     result = run_analogy(["evaluate", "analogies", str(questions), "--vectors", str(planted_files.vectors_path)])
-    assert_one_line_error(result, str(questions), "UTF-8", code=1)
+    assert_one_line_error(result, str(questions), "not UTF-8", "looks like UTF-16", "iconv -f UTF-16 -t UTF-8",
+                          code=1)
 
 
 def test_library_errors_name_the_parameter(planted_files):

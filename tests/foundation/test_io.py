@@ -134,3 +134,24 @@ def test_check_output_refuses_an_empty_name():
 
     with pytest.raises(InputError, match="empty file name"):
         check_output("")
+
+
+def test_read_text_hints_at_utf16_and_drops_a_utf8_bom(tmp_path):
+    from seqdl.io import encoding_hint, read_text
+
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes("\ufeffking queen\n".encode("utf-8"))
+    assert read_text(bom) == "king queen\n"
+    for encoding, name in (("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-32", "UTF-32")):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_text("king queen man woman\n", encoding=encoding)
+        with pytest.raises(InputError, match=f"not UTF-8 text .*looks like {name}: re-encode it as UTF-8"):
+            read_text(path, "questions file")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("café\n".encode("latin-1"))
+    with pytest.raises(InputError) as info:
+        read_text(latin)
+    assert "byte 3" in str(info.value) and "looks like" not in str(info.value)
+    assert encoding_hint(b"plain ascii") == ""
+    with pytest.raises(InputError, match="no such questions file"):
+        read_text(tmp_path / "missing.txt", "questions file")
