@@ -40,8 +40,7 @@ def _method(name: str):
 
 
 def _print_ranked(answers: list[tuple[str, float]], as_json: bool) -> None:
-    """Print ranked answers, best first; a non-finite score is not an answer and is left out."""
-    answers = [(word, score) for word, score in answers if math.isfinite(score)]
+    """Print ranked answers, best first (:func:`~seqdl_analogy.ranking.analogy` and ``similar`` leave NaN out)."""
     if as_json:
         click.echo(to_json([{"word": word, "score": score} for word, score in answers]))
         return
