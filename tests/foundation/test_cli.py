@@ -49,6 +49,27 @@ def test_every_command_help_imports_no_heavy_library():
     assert result.stdout.strip() == "[]"
 
 
+def test_command_plugins_import_nothing_heavy_for_help_of_every_subcommand():
+    """The analogy, tsne and corpora plugins, down to each subcommand's --help, load no numpy."""
+    probe = (
+        "import os, sys\n"
+        "os.environ['SEQDL_LOAD_PLUGINS'] = 'analogy,tsne,corpora'\n"
+        "import click\n"
+        "from click.testing import CliRunner\n"
+        "from seqdl.cli import make_cli\n"
+        "cli = make_cli()\n"
+        "for name in ('analogy', 'similar', 'project', 'plugins'):\n"
+        "    assert CliRunner().invoke(cli, [name, '--help']).exit_code == 0, name\n"
+        "for group in ('evaluate', 'corpus'):\n"
+        "    for sub in cli.commands[group].commands:\n"
+        "        assert CliRunner().invoke(cli, [group, sub, '--help']).exit_code == 0, (group, sub)\n"
+        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_version_from_console_script_and_module(run_seqdl):
     result = run_seqdl("--version")
     assert result.returncode == 0
