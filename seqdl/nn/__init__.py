@@ -19,12 +19,12 @@ from .gradcheck import gradcheck
 from .layers import Dense, Dropout, Embedding, Flatten
 from .normalization import BatchNorm1D, BatchNorm2D
 from .pooling import AvgPool1D, AvgPool2D, MaxPool1D, MaxPool2D
-from .recurrent import LSTM, RNN
+from .recurrent import GRU, LSTM, RNN
 from .sequential import EarlyStopping, Sequential
 
 __all__ = [
     "AvgPool1D", "AvgPool2D", "BatchNorm1D", "BatchNorm2D", "Conv1D", "Conv2D", "Dense", "Dropout",
-    "EarlyStopping", "Embedding", "Flatten", "LSTM", "Layer", "MaxPool1D", "MaxPool2D", "RNN", "ReLU", "Sequential",
+    "EarlyStopping", "Embedding", "Flatten", "GRU", "LSTM", "Layer", "MaxPool1D", "MaxPool2D", "RNN", "ReLU", "Sequential",
     "Sigmoid", "Softmax", "Tanh", "clip_grad_norm", "clip_grad_value", "gradcheck", "init", "losses", "optim",
     "schedules",
 ]

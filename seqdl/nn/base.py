@@ -60,7 +60,7 @@ class Layer:
 
     # -- shared helpers -----------------------------------------------------
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return self.forward(x, training)
+        return self.forward(x, training=training)
 
     def add_param(self, name: str, value: np.ndarray) -> None:
         """Register a trainable array and a zero gradient of the same shape."""

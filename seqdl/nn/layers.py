@@ -9,7 +9,7 @@ import numpy as np
 from . import init
 from ..errors import ShapeError
 from .base import DEFAULT_DTYPE, Layer, make_rng
-from .kernels.elementwise import dropout_forward, multiply
+from .kernels.elementwise import dropout_forward, multiply, scatter_add_rows
 
 
 def default_weight_and_bias(layer: Layer, weight_shape, out_features: int, bias: bool, dtype, rng) -> None:
@@ -127,6 +127,6 @@ class Embedding(Layer):
 
     def backward(self, grad_out):
         """Scatter-add into the weight gradient; integer ids have no gradient, so returns None."""
-        g = np.asarray(grad_out, dtype=self.dtype).reshape(-1, self.embedding_dim)
-        np.add.at(self.grads["weight"], self._ids.reshape(-1), g)
+        g = np.ascontiguousarray(grad_out, dtype=self.dtype).reshape(-1, self.embedding_dim)
+        scatter_add_rows(self.grads["weight"], np.ascontiguousarray(self._ids.reshape(-1)), g)
         return None

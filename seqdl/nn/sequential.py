@@ -77,7 +77,7 @@ class Sequential(Layer):
 
     def forward(self, x, training=False):
         for layer in self.layers:
-            x = layer.forward(x, training)
+            x = layer.forward(x, training=training)
         return x
 
     def backward(self, grad_out):
