@@ -62,6 +62,7 @@ def gradcheck(target, x, targets=None, *, training: bool = True, eps: float = 1e
     copied, so the caller's layer keeps its dtype and state; a layer's
     ``rng`` is replayed so dropout masks match between evaluations.
     ``max_checks`` limits the elements checked per array (chosen at random).
+    A target whose ``forward`` returns ``(output, state)`` is checked on its output.
     """
     rng = np.random.default_rng(seed)
     if isinstance(target, Loss):
@@ -81,7 +82,8 @@ def gradcheck(target, x, targets=None, *, training: bool = True, eps: float = 1e
     def run():
         for generator, state in rng_states:
             generator.bit_generator.state = copy.deepcopy(state)
-        return model.forward(x, training=training)
+        out = model.forward(x, training=training)
+        return out[0] if isinstance(out, tuple) else out  # recurrent layers return (output, state)
 
     projection = rng.standard_normal(np.shape(run()))
 

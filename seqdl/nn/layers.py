@@ -33,21 +33,31 @@ class Dense(Layer):
     def config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features, "bias": self.bias}
 
+    @property
+    def weight(self) -> np.ndarray:
+        """The (out, in) matrix (a subclass may keep it elsewhere, e.g. tied to an embedding)."""
+        return self.params["weight"]
+
+    @property
+    def weight_grad(self) -> np.ndarray:
+        """Where the weight's gradient accumulates."""
+        return self.grads["weight"]
+
     def forward(self, x, training=False):
         x = self.cast_input(x)
         self.expect(x, tuple(range(1, 8)), "(*, in_features)", **{f"a{max(x.ndim - 1, 0)}": self.in_features})
         self._x = x.reshape(-1, self.in_features)
-        y = self._x @ self.params["weight"].T
+        y = self._x @ self.weight.T
         if self.bias:
             y += self.params["bias"]
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def backward(self, grad_out):
         g = np.ascontiguousarray(grad_out, dtype=self.dtype).reshape(-1, self.out_features)
-        self.grads["weight"] += g.T @ self._x
+        self.weight_grad[...] += g.T @ self._x
         if self.bias:
             self.grads["bias"] += g.sum(axis=0)
-        return (g @ self.params["weight"]).reshape(*grad_out.shape[:-1], self.in_features)
+        return (g @ self.weight).reshape(*grad_out.shape[:-1], self.in_features)
 
 
 class Flatten(Layer):
