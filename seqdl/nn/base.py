@@ -143,6 +143,14 @@ class Container(Layer):
     def __init__(self):  # params/grads/buffers are views of the children's, not dicts of their own
         pass
 
+    def _layers(self, layers) -> list[Layer]:
+        """``layers`` as a list, refusing anything that is not a seqdl.nn layer."""
+        layers = list(layers)
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"{type(self).__name__} takes seqdl.nn layers, got {type(layer).__name__}")
+        return layers
+
     def children(self) -> list[Layer]:
         """The child layers, in the order that names their arrays."""
         raise NotImplementedError

@@ -18,13 +18,10 @@ class Concat(Container):
 
     def __init__(self, branches=(), axis: int = 1):
         super().__init__()
-        self.branches: list[Layer] = list(branches)
+        self.branches: list[Layer] = self._layers(branches)
         self.axis = int(axis)
         if not self.branches:
             raise ValueError("Concat needs at least one branch")
-        for branch in self.branches:
-            if not isinstance(branch, Layer):
-                raise TypeError(f"Concat takes seqdl.nn layers, got {type(branch).__name__}")
 
     def children(self) -> list[Layer]:
         return self.branches

@@ -41,10 +41,7 @@ class Sequential(Container):
 
     def __init__(self, layers=()):
         super().__init__()
-        self.layers: list[Layer] = list(layers)
-        for layer in self.layers:
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential takes seqdl.nn layers, got {type(layer).__name__}")
+        self.layers: list[Layer] = self._layers(layers)
 
     def children(self) -> list[Layer]:
         return self.layers
