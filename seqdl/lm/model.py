@@ -203,6 +203,8 @@ class LanguageModel:
         ids = self._check_ids(np.asarray(tokens, dtype=np.int64).reshape(-1, 1))
         if len(states) != ids.shape[0]:
             raise ValueError(f"step_batch got {len(states)} states for {ids.shape[0]} tokens")
+        if not len(states):
+            return np.empty((0, self.vocab_size)), []
         if self.rnn.state_size == 2:
             batch = tuple(np.concatenate([s[i] for s in states], axis=1) for i in range(2))
         else:

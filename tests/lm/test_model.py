@@ -148,6 +148,8 @@ def test_step_batch_equals_step_row_by_row(cell):
     before = [np.copy(s) for s in states[0]]
     model.step_batch(states, [3, 3, 3])
     np.testing.assert_array_equal(states[0][0], before[0])  # states are never written in place
+    empty, none = model.step_batch([], [])
+    assert empty.shape == (0, len(VOCAB)) and none == []
 
 
 def test_save_load_round_trip_keeps_the_architecture(tmp_path):
