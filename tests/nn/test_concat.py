@@ -30,6 +30,13 @@ def test_inception_block_gradients_match_finite_differences():
     assert nn.gradcheck(block, x) < 1e-6
 
 
+def test_dropout_inside_nested_branches_is_replayed_by_gradcheck():
+    rng = np.random.default_rng(4)
+    block = nn.Concat([nn.Sequential([nn.Dense(3, 4, rng=rng), nn.Dropout(0.5, rng=1)]),
+                       nn.Sequential([nn.Dropout(0.3, rng=2), nn.Dense(3, 2, rng=rng)])])
+    assert nn.gradcheck(block, rng.standard_normal((5, 3)), training=True) < 1e-6
+
+
 def test_concat_matches_torch_cat_of_branches():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(1)
