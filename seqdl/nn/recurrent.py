@@ -41,10 +41,8 @@ import numpy as np
 from ..errors import ParameterError, ShapeError
 from . import init
 from .base import DEFAULT_DTYPE, Layer, make_rng
-from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
-                                rnn_step_backward, rnn_step_forward)
+from .time_loops import GRULoop, LSTMLoop, RNNLoop, TimeLoop
 from .layers import Dropout
-from .workspace import Workspace
 
 __all__ = ["GRU", "LSTM", "RNN"]
 
@@ -62,214 +60,10 @@ def _blocks(size: int, parts: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:]) if b > a]
 
 
-class _Cell:
-    """One layer of the stack: its time loop, caches and gradients; parameters live in the owner's dicts."""
-
-    #: Number of gate blocks stacked in the weights.
-    gates = 1
-    #: Number of arrays in a state (h, or h and c).
-    state_size = 1
-
-    def __init__(self, owner: _Recurrent, index: int, input_size: int):
-        self.owner, self.suffix, self.input_size = owner, f"_l{index}", input_size
-        self.hidden = owner.hidden_size
-        self.work = Workspace()
-
-    def p(self, name: str) -> np.ndarray:
-        return self.owner.params[name + self.suffix]
-
-    def g(self, name: str) -> np.ndarray:
-        return self.owner.grads[name + self.suffix]
-
-    def input_bias(self) -> np.ndarray | None:
-        """The bias folded into the input projection: both biases (the GRU keeps b_hn apart)."""
-        if not self.owner.bias:
-            return None
-        return self.p("bias_ih") + self.p("bias_hh")
-
-    def project(self, xt: np.ndarray, keep: bool) -> np.ndarray:
-        """Pre-activations (T, N, G*H) of a time-major input (T, N, F)."""
-        steps, n, _ = xt.shape
-        pre = xt.reshape(steps * n, self.input_size) @ self.p("weight_ih").T
-        bias = self.input_bias()
-        if bias is not None:
-            pre += bias
-        if keep:
-            self.xt = xt
-        return pre.reshape(steps, n, -1)
-
-    def weight_gradients(self, dpre: np.ndarray, drec: np.ndarray, h_prev: np.ndarray) -> None:
-        """Accumulate ``weight_hh`` and bias gradients; ``drec`` is dpre except for the GRU's n block."""
-        steps, n, rows = dpre.shape
-        flat_rec = drec.reshape(steps * n, rows)
-        self.owner._matmul_rows(flat_rec.T, h_prev.reshape(steps * n, self.hidden), self.g("weight_hh"), True)
-        if self.owner.bias:
-            db_ih = dpre.reshape(steps * n, rows).sum(axis=0)
-            self.g("bias_ih")[...] += db_ih
-            self.g("bias_hh")[...] += db_ih if drec is dpre else flat_rec.sum(axis=0)
-
-    def input_gradients(self, dpre: np.ndarray) -> np.ndarray:
-        """Accumulate the gradient of ``weight_ih``; return dx time-major (T, N, F)."""
-        steps, n, rows = dpre.shape
-        flat = dpre.reshape(steps * n, rows)
-        owner = self.owner
-        owner._matmul_rows(flat.T, self.xt.reshape(steps * n, self.input_size), self.g("weight_ih"), True)
-        dx = np.empty((steps * n, self.input_size), dtype=owner.dtype)
-        owner._matmul_rows(flat, self.p("weight_ih"), dx, False)
-        return dx.reshape(steps, n, self.input_size)
-
-    def run(self, pre: np.ndarray, state: tuple, keep: bool):
-        """The recurrence from pre-activations (overwritten); returns (outputs (T, N, H), final state)."""
-        raise NotImplementedError
-
-    def back(self, g: np.ndarray, grad_state: tuple | None):
-        """Back through the recurrence from output gradients (T, N, H): (dpre, gradient into the initial state)."""
-        raise NotImplementedError
-
-
-class _LSTMCell(_Cell):
-    gates = 4
-    state_size = 2
-
-    def run(self, pre, state, keep):
-        steps, n, _ = pre.shape
-        hidden, dtype = self.hidden, pre.dtype
-        hs = np.empty((steps + 1, n, hidden), dtype=dtype)
-        cs = np.empty_like(hs)
-        tanh_c = np.empty((steps, n, hidden), dtype=dtype)
-        hs[0], cs[0] = state
-        w_hh_t = self.p("weight_hh").T
-
-        def rows(a, b):
-            recurrent = np.empty((b - a, 4 * hidden), dtype=dtype)
-            for t in range(steps):
-                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
-                lstm_step_forward(pre[t, a:b], recurrent, cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
-                                  tanh_c[t, a:b])
-
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
-        if keep:
-            self.gates_, self.hs, self.cs, self.tanh_c = pre, hs, cs, tanh_c
-        return hs[1:], (hs[steps].copy(), cs[steps].copy())
-
-    def back(self, g, grad_state):
-        steps, n, hidden = g.shape
-        dh = np.zeros((n, hidden), dtype=g.dtype)
-        dc = np.zeros((n, hidden), dtype=g.dtype)
-        if grad_state is not None:
-            dh += grad_state[0]
-            dc += grad_state[1]
-        dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
-        w_hh = self.p("weight_hh")
-        gates, cs, tanh_c = self.gates_, self.cs, self.tanh_c
-
-        def rows(a, b):
-            for t in range(steps - 1, -1, -1):
-                lstm_step_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], g[t, a:b], dh[a:b], dc[a:b],
-                                   dgates[t, a:b])
-                np.matmul(dgates[t, a:b], w_hh, out=dh[a:b])
-
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
-        self.weight_gradients(dgates, dgates, self.hs[:-1])
-        return dgates, (dh, dc)
-
-
-class _RNNCell(_Cell):
-    def run(self, pre, state, keep):
-        steps, n, _ = pre.shape
-        hs = np.empty((steps + 1, n, self.hidden), dtype=pre.dtype)
-        hs[0] = state[0]
-        w_hh_t = self.p("weight_hh").T
-        relu = self.owner.nonlinearity == "relu"
-
-        def rows(a, b):
-            recurrent = np.empty((b - a, self.hidden), dtype=pre.dtype)
-            for t in range(steps):
-                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
-                rnn_step_forward(pre[t, a:b], recurrent, hs[t + 1, a:b], relu)
-
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
-        if keep:
-            self.hs = hs
-        return hs[1:], (hs[steps].copy(),)
-
-    def back(self, g, grad_state):
-        steps, n, hidden = g.shape
-        dh = np.zeros((n, hidden), dtype=g.dtype)
-        if grad_state is not None:
-            dh += grad_state[0]
-        dpre = self.work.get("dpre", g.shape, g.dtype)
-        w_hh = self.p("weight_hh")
-        relu = self.owner.nonlinearity == "relu"
-        hs = self.hs
-
-        def rows(a, b):
-            for t in range(steps - 1, -1, -1):
-                rnn_step_backward(hs[t + 1, a:b], g[t, a:b], dh[a:b], dpre[t, a:b], relu)
-                np.matmul(dpre[t, a:b], w_hh, out=dh[a:b])
-
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
-        self.weight_gradients(dpre, dpre, hs[:-1])
-        return dpre, (dh,)
-
-
-class _GRUCell(_Cell):
-    gates = 3
-
-    def input_bias(self):
-        if not self.owner.bias:
-            return None
-        bias = self.p("bias_ih").copy()
-        bias[:2 * self.hidden] += self.p("bias_hh")[:2 * self.hidden]
-        return bias
-
-    def run(self, pre, state, keep):
-        steps, n, _ = pre.shape
-        hidden, dtype = self.hidden, pre.dtype
-        hs = np.empty((steps + 1, n, hidden), dtype=dtype)
-        hn = np.empty((steps, n, hidden), dtype=dtype)
-        hs[0] = state[0]
-        w_hh_t = self.p("weight_hh").T
-        b_hn = self.p("bias_hh")[2 * hidden:] if self.owner.bias else np.zeros(hidden, dtype=dtype)
-
-        def rows(a, b):
-            recurrent = np.empty((b - a, 3 * hidden), dtype=dtype)
-            for t in range(steps):
-                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
-                gru_step_forward(pre[t, a:b], recurrent, b_hn, hs[t, a:b], hs[t + 1, a:b], hn[t, a:b])
-
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
-        if keep:
-            self.gates_, self.hs, self.hn = pre, hs, hn
-        return hs[1:], (hs[steps].copy(),)
-
-    def back(self, g, grad_state):
-        steps, n, hidden = g.shape
-        dh_rec = np.zeros((n, hidden), dtype=g.dtype)
-        dh_direct = np.zeros((n, hidden), dtype=g.dtype)
-        if grad_state is not None:
-            dh_rec += grad_state[0]
-        dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
-        drec = self.work.get("drec", self.gates_.shape, g.dtype)
-        w_hh = self.p("weight_hh")
-        gates, hs, hn = self.gates_, self.hs, self.hn
-
-        def rows(a, b):
-            for t in range(steps - 1, -1, -1):
-                gru_step_backward(gates[t, a:b], hn[t, a:b], hs[t, a:b], g[t, a:b], dh_rec[a:b], dh_direct[a:b],
-                                  dgates[t, a:b], drec[t, a:b])
-                np.matmul(drec[t, a:b], w_hh, out=dh_rec[a:b])
-
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
-        self.weight_gradients(dgates, drec, hs[:-1])
-        dh_rec += dh_direct
-        return dgates, (dh_rec,)
-
-
 class _Recurrent(Layer):
     """What the LSTM, GRU and RNN share: the layer stack, states, dropout between layers, threads."""
 
-    cell_class: type[_Cell] = _Cell
+    cell_class: type[TimeLoop] = TimeLoop
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  dropout: float = 0.0, *, dtype=DEFAULT_DTYPE, rng=None, workers: int = 1):
@@ -287,7 +81,7 @@ class _Recurrent(Layer):
         self.rng = make_rng(rng)
         rows = self.cell_class.gates * self.hidden_size
         bound = 1.0 / math.sqrt(self.hidden_size)
-        self._cells: list[_Cell] = []
+        self._cells: list[TimeLoop] = []
         for k in range(self.num_layers):
             size = self.input_size if k == 0 else self.hidden_size
             shapes = {"weight_ih": (rows, size), "weight_hh": (rows, self.hidden_size)}
@@ -433,7 +227,7 @@ class _Recurrent(Layer):
 class LSTM(_Recurrent):
     """Long short-term memory (torch.nn.LSTM with batch_first=True); the state is ``(h, c)``."""
 
-    cell_class = _LSTMCell
+    cell_class = LSTMLoop
 
 
 class GRU(_Recurrent):
@@ -443,13 +237,13 @@ class GRU(_Recurrent):
     reset product, and h' = (1 - z) * n + z * h, exactly as torch.
     """
 
-    cell_class = _GRUCell
+    cell_class = GRULoop
 
 
 class RNN(_Recurrent):
     """Elman RNN h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), f = tanh or relu (torch.nn.RNN); state ``h``."""
 
-    cell_class = _RNNCell
+    cell_class = RNNLoop
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  dropout: float = 0.0, *, nonlinearity: str = "tanh", dtype=DEFAULT_DTYPE, rng=None,
