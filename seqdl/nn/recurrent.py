@@ -103,7 +103,7 @@ class _Recurrent(Layer):
                 "bias": self.bias, "dropout": self.dropout, "workers": self.workers}
 
     # -- threads --------------------------------------------------------------
-    def _in_parallel(self, fn, blocks: list[tuple[int, int]]) -> None:
+    def in_parallel(self, fn, blocks: list[tuple[int, int]]) -> None:
         """Run ``fn(start, stop)`` for every block, in the worker threads when there are several."""
         if len(blocks) == 1:
             fn(*blocks[0])
@@ -114,10 +114,11 @@ class _Recurrent(Layer):
         for future in futures:
             future.result()
 
-    def _batch_blocks(self, n: int) -> list[tuple[int, int]]:
+    def batch_blocks(self, n: int) -> list[tuple[int, int]]:
+        """Blocks of batch rows, one per worker thread (each with at least MIN_ROWS_PER_WORKER rows)."""
         return _blocks(n, min(self.workers, n // MIN_ROWS_PER_WORKER))
 
-    def _matmul_rows(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
+    def matmul_rows(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
         """out (+)= a @ b, computed in blocks of rows across the workers."""
         def block(start, stop):
             product = a[start:stop] @ b
@@ -125,7 +126,7 @@ class _Recurrent(Layer):
                 out[start:stop] += product
             else:
                 out[start:stop] = product
-        self._in_parallel(block, _blocks(a.shape[0], self.workers))
+        self.in_parallel(block, _blocks(a.shape[0], self.workers))
 
     # -- states ---------------------------------------------------------------
     def _layer_states(self, state, n: int) -> list[tuple[np.ndarray, ...]]:

@@ -25,7 +25,11 @@ if TYPE_CHECKING:
 
 
 class TimeLoop:
-    """One layer of the stack: its time loop, caches and gradients; parameters live in the owner's dicts."""
+    """One layer of the stack: its time loop, caches and gradients; parameters live in the owner's dicts.
+
+    ``run`` and ``back`` work on time-major arrays; the owner chains the
+    layers, applies dropout between them and transposes at the ends.
+    """
 
     #: Number of gate blocks stacked in the weights.
     gates = 1
@@ -38,9 +42,11 @@ class TimeLoop:
         self.work = Workspace()
 
     def p(self, name: str) -> np.ndarray:
+        """This layer's parameter ``name`` (``weight_ih`` -> the owner's ``weight_ih_l<k>``)."""
         return self.owner.params[name + self.suffix]
 
     def g(self, name: str) -> np.ndarray:
+        """The gradient of this layer's parameter ``name``."""
         return self.owner.grads[name + self.suffix]
 
     def input_bias(self) -> np.ndarray | None:
@@ -64,7 +70,7 @@ class TimeLoop:
         """Accumulate ``weight_hh`` and bias gradients; ``drec`` is dpre except for the GRU's n block."""
         steps, n, rows = dpre.shape
         flat_rec = drec.reshape(steps * n, rows)
-        self.owner._matmul_rows(flat_rec.T, h_prev.reshape(steps * n, self.hidden), self.g("weight_hh"), True)
+        self.owner.matmul_rows(flat_rec.T, h_prev.reshape(steps * n, self.hidden), self.g("weight_hh"), True)
         if self.owner.bias:
             db_ih = dpre.reshape(steps * n, rows).sum(axis=0)
             self.g("bias_ih")[...] += db_ih
@@ -75,9 +81,9 @@ class TimeLoop:
         steps, n, rows = dpre.shape
         flat = dpre.reshape(steps * n, rows)
         owner = self.owner
-        owner._matmul_rows(flat.T, self.xt.reshape(steps * n, self.input_size), self.g("weight_ih"), True)
+        owner.matmul_rows(flat.T, self.xt.reshape(steps * n, self.input_size), self.g("weight_ih"), True)
         dx = np.empty((steps * n, self.input_size), dtype=owner.dtype)
-        owner._matmul_rows(flat, self.p("weight_ih"), dx, False)
+        owner.matmul_rows(flat, self.p("weight_ih"), dx, False)
         return dx.reshape(steps, n, self.input_size)
 
     def run(self, pre: np.ndarray, state: tuple, keep: bool):
@@ -90,6 +96,8 @@ class TimeLoop:
 
 
 class LSTMLoop(TimeLoop):
+    """The LSTM's loop: gates i, f, g, o; state (h, c)."""
+
     gates = 4
     state_size = 2
 
@@ -109,7 +117,7 @@ class LSTMLoop(TimeLoop):
                 lstm_step_forward(pre[t, a:b], recurrent, cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
                                   tanh_c[t, a:b])
 
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         if keep:
             self.gates_, self.hs, self.cs, self.tanh_c = pre, hs, cs, tanh_c
         return hs[1:], (hs[steps].copy(), cs[steps].copy())
@@ -131,12 +139,14 @@ class LSTMLoop(TimeLoop):
                                    dgates[t, a:b])
                 np.matmul(dgates[t, a:b], w_hh, out=dh[a:b])
 
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         self.weight_gradients(dgates, dgates, self.hs[:-1])
         return dgates, (dh, dc)
 
 
 class RNNLoop(TimeLoop):
+    """The Elman RNN's loop: h = tanh or relu of the pre-activation; state (h,)."""
+
     def run(self, pre, state, keep):
         steps, n, _ = pre.shape
         hs = np.empty((steps + 1, n, self.hidden), dtype=pre.dtype)
@@ -150,7 +160,7 @@ class RNNLoop(TimeLoop):
                 np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
                 rnn_step_forward(pre[t, a:b], recurrent, hs[t + 1, a:b], relu)
 
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         if keep:
             self.hs = hs
         return hs[1:], (hs[steps].copy(),)
@@ -170,12 +180,14 @@ class RNNLoop(TimeLoop):
                 rnn_step_backward(hs[t + 1, a:b], g[t, a:b], dh[a:b], dpre[t, a:b], relu)
                 np.matmul(dpre[t, a:b], w_hh, out=dh[a:b])
 
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         self.weight_gradients(dpre, dpre, hs[:-1])
         return dpre, (dh,)
 
 
 class GRULoop(TimeLoop):
+    """The GRU's loop: gates r, z, n with b_hn inside the reset product; state (h,)."""
+
     gates = 3
 
     def input_bias(self):
@@ -200,7 +212,7 @@ class GRULoop(TimeLoop):
                 np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
                 gru_step_forward(pre[t, a:b], recurrent, b_hn, hs[t, a:b], hs[t + 1, a:b], hn[t, a:b])
 
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         if keep:
             self.gates_, self.hs, self.hn = pre, hs, hn
         return hs[1:], (hs[steps].copy(),)
@@ -222,7 +234,7 @@ class GRULoop(TimeLoop):
                                   dgates[t, a:b], drec[t, a:b])
                 np.matmul(drec[t, a:b], w_hh, out=dh_rec[a:b])
 
-        self.owner._in_parallel(rows, self.owner._batch_blocks(n))
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         self.weight_gradients(dgates, drec, hs[:-1])
         dh_rec += dh_direct
         return dgates, (dh_rec,)
