@@ -60,7 +60,7 @@ def generate_command(model_path: Path, prompt: str | None, length: int, decoder:
     plugins.check_options(f"decoder {name!r}", factory, options)
     if not model_path.exists():
         raise ModelFileError("no such model file (train one with 'seqdl train CORPUS')", path=str(model_path))
-    model, _ = LanguageModel.load(model_path)
+    model = LanguageModel.load(model_path)
     vocab = model.vocab
     if prompt is None:
         prompt_ids = [vocab.index.get("\n", 0)]
