@@ -13,7 +13,8 @@ from typing import Any, Callable, Sequence
 
 from .errors import ParameterError, SeqdlError
 
-__all__ = ["BUILTIN_DECODERS", "Generation", "StopStrings", "generate", "make_decoder", "sequence_log_prob"]
+__all__ = ["BUILTIN_DECODERS", "Generation", "StopStrings", "generate", "make_decoder", "prompt_ids",
+           "sequence_log_prob"]
 
 #: Built-in decoders and the plugin that registers each, named when one is disabled.
 BUILTIN_DECODERS = {"sample": "sampling", "greedy": "sampling", "beam": "beam"}
@@ -90,6 +91,17 @@ def make_decoder(name: str, options: dict[str, Any], host=None):
         raise SeqdlError(f"decoder {name!r}: {exc}") from None
 
 
+def _takes(function: Callable, name: str) -> bool:
+    """Whether ``function`` accepts the keyword argument ``name``."""
+    import inspect
+
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
 def _checked_ids(name: str, ids: Any, vocab_size: int) -> tuple[int, ...]:
     """``ids`` as a tuple of ints in [0, vocab_size); else an error naming the decoder."""
     import numpy as np
@@ -107,7 +119,8 @@ def _checked_ids(name: str, ids: Any, vocab_size: int) -> tuple[int, ...]:
     return tuple(int(t) for t in array)
 
 
-def _prompt_ids(model, prompt) -> list[int]:
+def prompt_ids(model, prompt: str | Sequence[int] | None) -> list[int]:
+    """The ids of ``prompt``: text through the model's vocabulary, ids checked, None the start of a line."""
     vocab = getattr(model, "vocab", None)
     if prompt is None:
         index = getattr(vocab, "index", {})
@@ -143,7 +156,7 @@ def generate(model, prompt: str | Sequence[int] | None = None, *, decoder: str =
     if isinstance(minimum, int) and minimum > max_new_tokens:
         raise ParameterError("min_new_tokens", f"{minimum} is more than max_new_tokens ({max_new_tokens})")
     vocab = getattr(model, "vocab", None)
-    prompt_ids = _prompt_ids(model, prompt)
+    start = prompt_ids(model, prompt)
     if stop_strings:
         if vocab is None:
             raise ParameterError("stop_strings", "this model has no vocabulary to decode text with")
@@ -151,20 +164,20 @@ def generate(model, prompt: str | Sequence[int] | None = None, *, decoder: str =
     chosen = make_decoder(decoder, options, host)
     rich = getattr(chosen, "generate", None)
     if rich is not None:
-        streaming = {} if on_token is None else {"on_token": on_token}
-        results = [(g.token_ids, g.log_prob, g.score) for g in rich(model, prompt_ids, max_new_tokens, **streaming)]
+        streaming = {"on_token": on_token} if on_token is not None and _takes(rich, "on_token") else {}
+        results = [(g.token_ids, g.log_prob, g.score) for g in rich(model, start, max_new_tokens, **streaming)]
     else:
-        ids = chosen.decode(model, prompt_ids, max_new_tokens)
+        ids = chosen.decode(model, start, max_new_tokens)
         results = [(ids, None, None)]
     out = []
     for ids, log_prob, score in results:
         ids = _checked_ids(decoder, ids, model.vocab_size)
         if log_prob is None:
-            log_prob = sequence_log_prob(model, prompt_ids, ids)
+            log_prob = sequence_log_prob(model, start, ids)
             score = log_prob if score is None else score
         out.append(Generation(None, ids, float(log_prob), float(score)))
     if vocab is not None:
-        prompt_text = vocab.decode(prompt_ids)
+        prompt_text = vocab.decode(start)
         # Decoded together, so a word-level continuation gets its joining space.
-        out = [replace(g, text=vocab.decode(prompt_ids + list(g.token_ids))[len(prompt_text):]) for g in out]
+        out = [replace(g, text=vocab.decode(start + list(g.token_ids))[len(prompt_text):]) for g in out]
     return out
