@@ -140,6 +140,21 @@ class LanguageModel:
         logits = self.forward(np.array([[token]], dtype=np.int64), state)
         return log_softmax(logits[0, -1]), self.final_state
 
+    def step_batch(self, states: Sequence[State], tokens: Sequence[int]) -> tuple[np.ndarray, list[State]]:
+        """Feed ``tokens[i]`` after ``states[i]`` for every row in one batched step.
+
+        Returns ``(log_probs (B, vocab) float64, new states)``, what ``step``
+        gives row by row, for the cost of one (B, ...) matrix product per layer
+        instead of B one-row ones.
+        """
+        ids = np.asarray(tokens, dtype=np.int64).reshape(-1, 1)
+        stacked = tuple((np.concatenate([s[k][0] for s in states]), np.concatenate([s[k][1] for s in states]))
+                        for k in range(self.num_layers))
+        logits = self.forward(ids, stacked)
+        final = self.final_state
+        rows = [tuple((h[i:i + 1], c[i:i + 1]) for h, c in final) for i in range(len(ids))]
+        return log_softmax(logits[:, -1]), rows
+
     # -- files ----------------------------------------------------------------
 
     def save(self, path: str | os.PathLike, meta: dict | None = None) -> None:
