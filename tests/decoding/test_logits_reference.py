@@ -63,32 +63,18 @@ def test_min_length(length):
     _same(logits.min_new_tokens(scores, length - 2, 4, {3, 7}), theirs)
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("k", [1, 5, 39, 40, 100])
-def test_top_k(seed, k):
-    scores = _scores(seed)
-    _same(logits.top_k(scores, k), _hf(transformers.TopKLogitsWarper(k), _ids(seed), scores))
+WARPERS = [("top_k", "TopKLogitsWarper", value) for value in (1, 5, 39, 40, 100)] \
+    + [("top_p", "TopPLogitsWarper", value) for value in (0.01, 0.3, 0.8, 0.95, 0.999)] \
+    + [("min_p", "MinPLogitsWarper", value) for value in (0.0, 0.05, 0.3, 0.9, 1.0)] \
+    + [("typical_p", "TypicalLogitsWarper", value) for value in (0.05, 0.4, 0.9, 0.99)]
 
 
 @pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("p", [0.01, 0.3, 0.8, 0.95, 0.999])
-def test_top_p(seed, p):
+@pytest.mark.parametrize("rule,reference,value", WARPERS)
+def test_warpers(seed, rule, reference, value):
     scores = _scores(seed)
-    _same(logits.top_p(scores, p), _hf(transformers.TopPLogitsWarper(p), _ids(seed), scores))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("p", [0.0, 0.05, 0.3, 0.9, 1.0])
-def test_min_p(seed, p):
-    scores = _scores(seed)
-    _same(logits.min_p(scores, p), _hf(transformers.MinPLogitsWarper(p), _ids(seed), scores))
-
-
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("mass", [0.05, 0.4, 0.9, 0.99])
-def test_typical_p(seed, mass):
-    scores = _scores(seed)
-    _same(logits.typical_p(scores, mass), _hf(transformers.TypicalLogitsWarper(mass), _ids(seed), scores))
+    theirs = _hf(getattr(transformers, reference)(value), _ids(seed), scores)
+    _same(getattr(logits, rule)(scores, value), theirs)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
