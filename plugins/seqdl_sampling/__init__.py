@@ -19,6 +19,7 @@ import seqdl
 from seqdl.decoding import StepModel, step_rows
 from seqdl.errors import ParameterError
 from seqdl.logits import LogitsRules, log_softmax
+from seqdl.resources import check_memory
 
 
 def filter_log_probs(log_probs: np.ndarray, temperature: float = 1.0, top_k: int = 0, top_p: float = 1.0,
@@ -59,6 +60,9 @@ class Sampler:
     def generate(self, model: StepModel, prompt: Sequence[int], max_new_tokens: int,
                  on_token: Callable[[int, int], None] | None = None) -> list[seqdl.Generation]:
         """``num_return_sequences`` samples, in order; with ``on_token`` they are generated one after another."""
+        # Each sample holds a few float64 rows of vocabulary size while it grows.
+        check_memory(4 * 8 * self.num_return_sequences * model.vocab_size,
+                     f"sampling {self.num_return_sequences} sequences over {model.vocab_size} tokens")
         streams = np.random.SeedSequence(self.seed).spawn(self.num_return_sequences)
         rngs = [np.random.default_rng(s) for s in streams]
         if on_token is None:

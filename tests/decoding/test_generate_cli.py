@@ -161,6 +161,7 @@ def test_plugin_decoder_ids_outside_the_vocabulary_are_one_line(model_path, asse
     (["--prompt", "ab", "--prompt-file", "x.txt"], ["--prompt-file"]),
     (["--length", "3", "--max-new-tokens", "4"], ["--length", "--max-new-tokens"]),
     (["--stop", ""], ["--stop", "empty"]),
+    (["--num-return-sequences", "1000000000000"], ["sampling 1000000000000 sequences", "would need"]),
 ])
 def test_bad_input_is_one_line(model_path, assert_one_line_error, args, fragments):
     assert_one_line_error(_run(model_path, *args), *fragments)
