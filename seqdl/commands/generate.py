@@ -44,8 +44,8 @@ def decoder_choice(decoder: str | None, beam: int | None, temperature: float | N
     return decoder, sampling
 
 
-def read_prompts(path: str) -> list[str]:
-    """The prompts in ``path``, one per non-blank line (without the newline)."""
+def read_prompts(path: str) -> list[tuple[int, str]]:
+    """The prompts in ``path`` with their line numbers, one per non-blank line (without the newline)."""
     from ..errors import InputError
 
     try:
@@ -58,10 +58,28 @@ def read_prompts(path: str) -> list[str]:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputError("not UTF-8 text", path=path, offset=exc.start) from None
-    prompts = [line for line in text.splitlines() if line.strip()]
+    prompts = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not prompts:
         raise InputError("no prompts (the file is empty or blank; give one prompt per line)", path=path)
     return prompts
+
+
+def encode_prompts(model, prompts: list[tuple[int | None, str | None]], path: str | None) -> list[tuple]:
+    """``(text, ids)`` of every prompt, all checked before any is generated; errors name the file's line."""
+    from ..errors import InputError
+    from ..generation import prompt_ids
+
+    encoded = []
+    for line, text in prompts:
+        if text is not None and not text:
+            raise click.UsageError("--prompt is empty")
+        try:
+            encoded.append((text, prompt_ids(model, text)))
+        except InputError as exc:
+            if line is None:
+                raise
+            raise InputError(str(exc), path=path, line=line) from None
+    return encoded
 
 
 def eos_id(vocab, token: str) -> int:
@@ -187,23 +205,22 @@ def generate_command(model_path: Path, prompt: str | None, prompt_file: str | No
         stream = not as_json and name != "beam" and sys.stdout.isatty()
 
     import seqdl
-    from ..generation import make_decoder, prompt_ids
+    from ..generation import make_decoder
     from ..lm.model import LanguageModel
     from ..plugins import current_host
 
     host = current_host()
     make_decoder(name, {**options, **({"stop": None} if stop_strings else {})}, host)  # bad options fail first
-    prompts = read_prompts(prompt_file) if prompt_file is not None else [prompt]
+    prompts = read_prompts(prompt_file) if prompt_file is not None else [(None, prompt)]
     if not model_path.exists():
         raise ModelFileError("no such model file (train one with 'seqdl train CORPUS')", path=str(model_path))
     model, _ = LanguageModel.load(model_path)
     if eos_token_id is not None:
         options["eos_token_id"] = eos_id(model.vocab, eos_token_id)
     many = len(prompts) * (num_return_sequences or 1) > 1
-    for number, text in enumerate(prompts):
-        if text is not None and not text:
-            raise click.UsageError("--prompt is empty")
-        ids = prompt_ids(model, text)
+    from ..io import to_json
+
+    for number, (text, ids) in enumerate(encode_prompts(model, prompts, prompt_file)):
         shown = "" if text is None else model.vocab.decode(ids)
         streamer = _Streamer(model.vocab, ids, shown, "\n" if many else "") if stream else None
         if streamer is not None and number:
@@ -220,8 +237,6 @@ def generate_command(model_path: Path, prompt: str | None, prompt_file: str | No
             continue  # printed already (a decoder that cannot stream prints below)
         for index, result in enumerate(results):
             if as_json:
-                from ..io import to_json
-
                 click.echo(to_json({"model": str(model_path), "decoder": name, "options": options, "prompt": text,
                                     "sequence": index, "text": result.text, "token_ids": result.token_ids,
                                     "log_prob": result.log_prob, "score": result.score}))
