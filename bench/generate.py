@@ -104,7 +104,8 @@ def main() -> None:
             assert outputs["batched"] == outputs["row by row"], f"{name}: batched and row-by-row text differ"
             same_before = outputs["batched"] == outputs["before"]
         medians = {label: statistics.median(ts) for label, ts in times.items()}
-        speedups = {label: statistics.median(r / b for r, b in zip(ts, times["batched"])) for label, ts in times.items()}
+        speedups = {label: statistics.median(r / b for r, b in zip(ts, times["batched"]))
+                    for label, ts in times.items()}
         print(f"{name:>12}: batched {medians['batched']:.3f} s; row by row {medians['row by row']:.3f} s "
               f"(median speed-up {speedups['row by row']:.2f}x, identical text); before batching "
               f"{medians['before']:.3f} s (median speed-up {speedups['before']:.2f}x, "

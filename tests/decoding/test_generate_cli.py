@@ -167,9 +167,10 @@ def test_bad_input_is_one_line(model_path, assert_one_line_error, args, fragment
     assert_one_line_error(_run(model_path, *args), *fragments)
 
 
-@pytest.mark.parametrize("content,fragment", [(b"", "no prompts"), (b"\n  \n", "no prompts"),
-                                              (b"ab\n\xff\xfe\n", "not UTF-8"),
-                                              (b"ab\n\nabz\n", "line 3: the prompt has characters the model never saw")])
+@pytest.mark.parametrize("content,fragment", [
+    (b"", "no prompts"), (b"\n  \n", "no prompts"), (b"ab\n\xff\xfe\n", "not UTF-8"),
+    (b"ab\n\nabz\n", "line 3: the prompt has characters the model never saw"),
+])
 def test_bad_prompt_files(model_path, tmp_path, assert_one_line_error, content, fragment):
     path = tmp_path / "prompts.txt"
     path.write_bytes(content)
