@@ -134,6 +134,9 @@ def test_o_options_reach_a_plugin_decoder(model_path):
                   host=_constant_host())
     assert result.exit_code == 0, result.output
     assert result.stdout == "acccc\n"
+    streamed = _run(model_path, "--decoder", "constant", "-O", "token=2", "--prompt", "a", "--max-new-tokens", "4",
+                    "--stream", host=_constant_host())
+    assert streamed.stdout == "acccc\n"  # a decoder that cannot stream is printed at the end
 
 
 def test_plugin_decoder_ids_outside_the_vocabulary_are_one_line(model_path, assert_one_line_error):
