@@ -44,11 +44,11 @@ class RowByRow:
 
 
 class Before(RowByRow):
-    """Row by row through ``forward``, as ``LanguageModel.step`` worked before the batched step."""
+    """Row by row through ``forward`` (the training path), as ``LanguageModel.step`` worked before the batched step."""
 
     def step(self, state, token):
-        logits = self.model.forward(np.array([[token]], dtype=np.int64), state)
-        return log_softmax(logits[0, -1]), self.model.final_state
+        logits, new_state = self.model.forward(np.array([[token]], dtype=np.int64), state)
+        return log_softmax(logits[0, -1]), new_state
 
 
 def cpu_flags() -> str:

@@ -214,7 +214,7 @@ def generate_command(model_path: Path, prompt: str | None, prompt_file: str | No
     prompts = read_prompts(prompt_file) if prompt_file is not None else [(None, prompt)]
     if not model_path.exists():
         raise ModelFileError("no such model file (train one with 'seqdl train CORPUS')", path=str(model_path))
-    model, _ = LanguageModel.load(model_path)
+    model = LanguageModel.load(model_path)
     if eos_token_id is not None:
         options["eos_token_id"] = eos_id(model.vocab, eos_token_id)
     many = len(prompts) * (num_return_sequences or 1) > 1

@@ -73,9 +73,8 @@ def test_language_model_step_batch_matches_step():
     assert log_probs.shape == (3, model.vocab_size) and log_probs.dtype == np.float64
     np.testing.assert_allclose(log_probs, np.stack([r[0] for r in rows]), atol=1e-6)
     for (_, expected), got in zip(rows, states):
-        for (h1, c1), (h2, c2) in zip(expected, got):
-            np.testing.assert_allclose(h1, h2, atol=1e-6)
-            np.testing.assert_allclose(c1, c2, atol=1e-6)
+        for a, b in zip(expected, got):  # (h, c)
+            np.testing.assert_allclose(a, b, atol=1e-6)
 
 
 @pytest.mark.parametrize("options", [{}, {"temperature": 0.7, "top_k": 6}, {"top_p": 0.8, "min_p": 0.05},
