@@ -43,8 +43,8 @@ class RowByRow:
         return self.model.step(state, token)
 
 
-class Before(RowByRow):
-    """Row by row through ``forward`` (the training path), as ``LanguageModel.step`` worked before the batched step."""
+class ThroughForward(RowByRow):
+    """Row by row through ``forward`` (the training path), the way ``LanguageModel.step`` worked before it was lean."""
 
     def step(self, state, token):
         logits, new_state = self.model.forward(np.array([[token]], dtype=np.int64), state)
@@ -87,7 +87,7 @@ def main() -> None:
                       for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"))
     print(f"char LSTM H={args.hidden}, vocab {model.vocab_size}, {args.length} tokens; "
           f"{args.rounds} alternating rounds (the machine may be shared: ratios, not absolute times, are the result)")
-    plain, before = RowByRow(model), Before(model)
+    plain, through_forward = RowByRow(model), ThroughForward(model)
     host = PluginHost()
     host.register(seqdl_sampling, "sampling")
     host.register(seqdl_beam, "beam")
@@ -95,21 +95,21 @@ def main() -> None:
              f"{args.samples} samples": {"decoder": "sample", "num_return_sequences": args.samples, "seed": 0,
                                          "top_k": 20}}
     for name, options in cases.items():
-        times = {"batched": [], "row by row": [], "before": []}
+        times = {"batched": [], "row by row": [], "forward": []}
         for _ in range(args.rounds):
             outputs = {}
-            for label, stepping in (("batched", model), ("row by row", plain), ("before", before)):
+            for label, stepping in (("batched", model), ("row by row", plain), ("forward", through_forward)):
                 seconds, outputs[label] = timed(stepping, prompt, args.length, host, options)
                 times[label].append(seconds)
             assert outputs["batched"] == outputs["row by row"], f"{name}: batched and row-by-row text differ"
-            same_before = outputs["batched"] == outputs["before"]
+            same_forward = outputs["batched"] == outputs["forward"]
         medians = {label: statistics.median(ts) for label, ts in times.items()}
         speedups = {label: statistics.median(r / b for r, b in zip(ts, times["batched"]))
                     for label, ts in times.items()}
         print(f"{name:>12}: batched {medians['batched']:.3f} s; row by row {medians['row by row']:.3f} s "
-              f"(median speed-up {speedups['row by row']:.2f}x, identical text); before batching "
-              f"{medians['before']:.3f} s (median speed-up {speedups['before']:.2f}x, "
-              f"{'identical' if same_before else 'DIFFERENT'} text)")
+              f"(median speed-up {speedups['row by row']:.2f}x, identical text); row by row through forward() "
+              f"{medians['forward']:.3f} s (median speed-up {speedups['forward']:.2f}x, "
+              f"{'identical' if same_forward else 'DIFFERENT'} text)")
 
 
 if __name__ == "__main__":
