@@ -5,9 +5,10 @@ weights: speed does not depend on them) generates with beam search
 (5 beams x 200 tokens) and with sampling (8 samples x 200 tokens). Each is
 timed with the model's ``step_batch`` and through a wrapper that hides it, so
 the decoders fall back to one ``step`` per beam or sample per token (the
-stepping seqdl used before batching). The runs alternate for ``--rounds``
-rounds so both see the same machine load; the median per-round speed ratio is
-printed, and the generated text of both paths is asserted identical.
+stepping seqdl used before batching), and also row by row through
+``forward`` (the training path). The runs alternate for ``--rounds`` rounds so
+all see the same machine load; the median per-round speed ratio is printed,
+and batched and row-by-row text is asserted identical.
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python bench/generate.py /work/shared/corpora/tinyshakespeare.txt
 """
