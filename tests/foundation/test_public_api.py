@@ -13,9 +13,10 @@ import seqdl
 ROOT = Path(__file__).resolve().parents[2]
 #: Modules plugin authors may import from (docs/plugins.md), besides ``seqdl`` itself.
 PUBLIC_MODULES = ("seqdl.errors", "seqdl.io", "seqdl.progress", "seqdl.options", "seqdl.plugins",
-                  "seqdl.resources", "seqdl.hookspecs", "seqdl.projection")
-#: The built-in plugins held to the rule here (seqdl_beam and seqdl_sampling use seqdl.decoding's protocol).
-PLUGIN_DIRS = ("plugins/seqdl_analogy", "plugins/seqdl_tsne", "corpora/seqdl_corpora")
+                  "seqdl.resources", "seqdl.hookspecs", "seqdl.projection", "seqdl.decoding", "seqdl.logits")
+#: Every built-in plugin.
+PLUGIN_DIRS = ("plugins/seqdl_analogy", "plugins/seqdl_tsne", "corpora/seqdl_corpora", "plugins/seqdl_beam",
+               "plugins/seqdl_sampling")
 
 
 def _exported(module: str) -> set[str]:
