@@ -42,17 +42,21 @@ class SeqdlGroup(click.Group):
 def _flag_for(command: click.Command | None, param: str) -> str:
     """The option of ``command`` (or of a subcommand of it) that sets library parameter ``param``.
 
-    Falls back to ``param`` itself when no option is named so.
+    Falls back to ``-O param`` when no option is named so but the command
+    takes ``-O KEY=VALUE`` options (the parameter came from one of them), and
+    to ``param`` itself otherwise.
     """
     stack = [command] if command is not None else []
+    keyed = False
     while stack:
         current = stack.pop()
         for option in current.params:
             if option.name == param and isinstance(option, click.Option):
                 return max(option.opts, key=len)
+            keyed = keyed or (isinstance(option, click.Option) and "-O" in option.opts)
         if isinstance(current, click.Group):
             stack.extend(current.commands.values())
-    return param
+    return f"-O {param}" if keyed else param
 
 
 _USER_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR,

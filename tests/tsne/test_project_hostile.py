@@ -108,3 +108,8 @@ def test_huge_limit_means_every_word(vectors_file, tmp_path, kv):
     result = run("project", "--vectors", str(vectors_file), "--method", "pca", "--limit", str(10**12), "-o", str(out))
     assert result.exit_code == 0, result.output
     assert len(out.read_text(encoding="utf-8").splitlines()) == len(kv) + 1
+
+
+def test_a_bad_value_given_with_O_names_the_O_option(vectors_file, tmp_path, assert_one_line_error):
+    result = run("project", "--vectors", str(vectors_file), "-O", "init=spectral", "-o", str(tmp_path / "m.csv"))
+    assert_one_line_error(result, "-O init: unknown t-SNE init 'spectral' (choose from pca, random)", code=1)
