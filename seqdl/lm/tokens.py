@@ -45,7 +45,11 @@ class TokenVocabulary:
     @classmethod
     def from_tokens(cls, tokens: Sequence[str], level: str, max_words: int | None = None) -> TokenVocabulary:
         """The vocabulary of a token list, sorted; at word level at most ``max_words`` plus ``<unk>``."""
-        counts = Counter(tokens)
+        return cls.from_counts(Counter(tokens), level, max_words)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, level: str, max_words: int | None = None) -> TokenVocabulary:
+        """The vocabulary of token counts, sorted; at word level at most ``max_words`` plus ``<unk>``."""
         if level == "word" and max_words is not None and len(counts) > max_words:
             kept = sorted(counts, key=lambda t: (-counts[t], t))[:max_words]
             return cls(sorted({*kept, UNKNOWN}), level)
