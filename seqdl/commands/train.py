@@ -16,7 +16,8 @@ ARCH_FLAGS = {"embedding_dim": "--embedding", "hidden_size": "--hidden", "num_la
 FIXED_FLAGS = {"seq_len": "--seq-len", "batch_size": "--batch-size", "optimizer": "--optimizer"}
 #: Training options a resumed run may change (the rest come from the checkpoint unless given).
 FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--steps", "weight_decay": "--weight-decay",
-              "lr_schedule": "--lr-schedule", "warmup": "--warmup", "eval_every": "--eval-every"}
+              "lr_schedule": "--lr-schedule", "warmup": "--warmup", "eval_every": "--eval-every",
+              "patience": "--patience"}
 
 
 @click.command("train")
@@ -59,6 +60,8 @@ FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Stop after this many updates instead.")
 @click.option("--eval-every", type=click.IntRange(min=1), default=None,
               help="Also compute the validation loss every N updates.")
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop after K validations in a row without a new best; OUTPUT is the best model.")
 @click.option("--val-fraction", type=FiniteFloat(min=0, max=1, max_open=True), default=0.1, show_default=True,
               help="Tail of the corpus held out for the validation loss.")
 @click.option("--max-vocab", "--max-words", "max_vocab", type=click.IntRange(min=1), default=10000, show_default=True,
@@ -72,7 +75,7 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                   level: str, cell: str, hidden: int, embedding: int, layers: int, dropout: float, tie_weights: bool,
                   seq_len: int, batch_size: int, optimizer: str, lr: float, weight_decay: float | None,
                   lr_schedule: str, warmup: int, clip: float, epochs: int, steps: int | None,
-                  eval_every: int | None, val_fraction: float, max_vocab: int, workers: int | None,
+                  eval_every: int | None, patience: int | None, val_fraction: float, max_vocab: int, workers: int | None,
                   seed: int | None, as_json: bool, quiet: bool) -> None:
     """Train a recurrent language model on CORPUS, a UTF-8 text file, and save it to OUTPUT.
 
@@ -106,7 +109,8 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                          clip=params["clip"], epochs=params["epochs"], steps=params["steps"],
                          workers=workers or os.cpu_count() or 1, optimizer=params["optimizer"],
                          weight_decay=params["weight_decay"], lr_schedule=params["lr_schedule"],
-                         warmup=params["warmup"], eval_every=params["eval_every"])
+                         warmup=params["warmup"], eval_every=params["eval_every"],
+                         patience=params["patience"])
     run = {}
     with Progress(unit="steps", desc="train", quiet=quiet) as progress:
         try:
@@ -123,9 +127,12 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
         click.echo(to_json({"output": str(output), "checkpoint": str(checkpoint), "level": model.vocab.level,
                             "vocab_size": model.vocab_size, "steps": history.steps,
                             "train_loss": history.train_loss, "val_loss": history.val_loss,
+                            "best_val_loss": history.best_val_loss, "best_step": history.best_step,
+                            "stopped_early": history.stopped_early,
                             "tokens_per_second": history.tokens_per_second}))
     if not quiet:
-        val = f", val loss {history.val_loss[-1]:.4f}" if history.val_loss else ""
+        val = (f", best val loss {history.best_val_loss:.4f} (step {history.best_step}, the model saved)"
+               if history.best_val_loss is not None else "")
         click.echo(f"wrote {output}: {model.vocab.level} model, vocabulary {model.vocab_size}, {history.steps} "
                    f"steps, train loss {history.train_loss[-1]:.4f}{val}, {history.tokens_per_second:,.0f} tokens/s", err=True)
 

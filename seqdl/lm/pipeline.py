@@ -95,7 +95,11 @@ def fit_corpus(path: str | os.PathLike, output: str | os.PathLike, level: str = 
                max_words: int = 10000, seed: int | None = None, progress=None,
                checkpoint: str | os.PathLike | None = None, resume: Checkpoint | None = None,
                on_ready: Callable[[Trainer], None] | None = None) -> tuple[LanguageModel, History]:
-    """Train a language model on the corpus at ``path``; save it to ``output`` after every epoch.
+    """Train a language model on the corpus at ``path``; save it to ``output``.
+
+    ``output`` holds the model with the best validation loss so far (the
+    latest, after every epoch, when there is no validation set), so with
+    ``config.patience`` it is the early-stopped model.
 
     ``model_options`` are :class:`LanguageModel` keyword arguments. With
     ``checkpoint``, the whole run is saved there after every epoch and when
@@ -122,18 +126,28 @@ def fit_corpus(path: str | os.PathLike, output: str | os.PathLike, level: str = 
                                  "ask for more steps or epochs")
         data = corpus.data(path, val_fraction)
 
-        def save(trainer: Trainer) -> None:
+        def save_model(trainer: Trainer) -> None:
             h = trainer.history
             model.save(output, {"corpus": data["corpus"], "epochs": trainer.epoch, "steps": trainer.steps,
-                                "train_loss": h.train_loss, "val_loss": h.val_loss})
+                                "train_loss": h.train_loss, "val_loss": h.val_loss,
+                                "best_val_loss": h.best_val_loss})
+
+        def save(trainer: Trainer) -> None:
+            if corpus.val_ids is None:  # nothing to choose the best by: the latest
+                save_model(trainer)
             if checkpoint is not None:
                 save_checkpoint(checkpoint, trainer, data)
+
+        def on_eval(trainer: Trainer, loss: float, improved: bool) -> None:
+            if improved:  # the saved model is the best by validation loss
+                save_model(trainer)
 
         if on_ready is not None:
             on_ready(trainer)
         try:
             with single_threaded_blas(config.workers > 1):
-                history = trainer.run(streams, corpus.val_ids, epochs, progress, on_epoch=save)
+                history = trainer.run(streams, corpus.val_ids, epochs, progress, on_epoch=save,
+                                      on_eval=on_eval)
         except KeyboardInterrupt:
             if checkpoint is not None:
                 save_checkpoint(checkpoint, trainer, data)

@@ -57,12 +57,14 @@ class TrainConfig:
     warmup: int = 0
     #: Validate every N updates as well as after every epoch (None: only after epochs).
     eval_every: int | None = None
+    #: Stop after this many validations in a row without a new best validation loss (None: never).
+    patience: int | None = None
 
     def __post_init__(self):
         for name in ("seq_len", "batch_size", "epochs", "workers"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
-        for name in ("steps", "eval_every"):
+        for name in ("steps", "eval_every", "patience"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
         for name in ("lr", "clip"):
@@ -90,6 +92,12 @@ class History:
     val_loss: list[float] = field(default_factory=list)
     #: (step, validation loss) of every evaluation, including those of ``eval_every``.
     evaluations: list[tuple[int, float]] = field(default_factory=list)
+    #: Lowest validation loss so far, and the step it was reached at.
+    best_val_loss: float | None = None
+    best_step: int | None = None
+    #: Validations in a row without a new best (what ``patience`` counts); True once training stopped early.
+    stale_evaluations: int = 0
+    stopped_early: bool = False
     steps: int = 0
     tokens: int = 0
     seconds: float = 0.0
@@ -265,18 +273,18 @@ class Trainer:
 
     def run(self, streams: np.ndarray, val_ids: np.ndarray | None, epochs: int, progress=None,
             on_epoch: Callable[[Trainer], None] | None = None,
-            on_eval: Callable[[Trainer, float], None] | None = None) -> History:
+            on_eval: Callable[[Trainer, float, bool], None] | None = None) -> History:
         """Train from the current position until ``epochs`` are done or ``config.steps`` updates.
 
         ``on_epoch(trainer)`` runs after each epoch (where the caller saves);
-        ``on_eval(trainer, val_loss)`` after each validation. A Ctrl-C between
+        ``on_eval(trainer, val_loss, improved)`` after each validation. A Ctrl-C between
         updates leaves the trainer at a consistent position to checkpoint.
         """
         config, history = self.config, self.history
         progress = progress or NullProgress()
         starts = window_starts(streams, config.seq_len)
         limit = config.steps
-        while self.epoch < epochs and (limit is None or self.steps < limit):
+        while self.epoch < epochs and (limit is None or self.steps < limit) and not history.stopped_early:
             if self.batch == 0:
                 self.state, self.epoch_loss, self.epoch_tokens = None, 0.0, 0
             for index in range(self.batch, len(starts)):
@@ -293,7 +301,7 @@ class Trainer:
                                 lr=self.optimizer.lr)
                 if config.eval_every and self.steps % config.eval_every == 0 and self.batch < len(starts):
                     self._validate(val_ids, progress, on_eval)
-                if limit is not None and self.steps >= limit:
+                if (limit is not None and self.steps >= limit) or history.stopped_early:
                     break
             finished = self.batch == len(starts)
             history.train_loss.append(self.epoch_loss / max(self.epoch_tokens, 1))
@@ -307,15 +315,27 @@ class Trainer:
         return history
 
     def _validate(self, val_ids, progress, on_eval) -> None:
-        if val_ids is None or len(val_ids) < 2:
+        if val_ids is None or len(val_ids) < 2 or self.history.stopped_early:
             return
+        if self.history.evaluations and self.history.evaluations[-1][0] == self.steps:
+            return  # this step was validated already (eval_every)
         loss = evaluate(self.model, val_ids, self.config.seq_len, self.config.batch_size)
-        self.history.val_loss.append(loss)
-        self.history.evaluations.append((self.steps, loss))
+        history = self.history
+        history.val_loss.append(loss)
+        history.evaluations.append((self.steps, loss))
+        improved = history.best_val_loss is None or loss < history.best_val_loss
+        if improved:
+            history.best_val_loss, history.best_step, history.stale_evaluations = loss, self.steps, 0
+        else:
+            history.stale_evaluations += 1
         progress.write(f"step {self.steps}: train loss {self.epoch_loss / max(self.epoch_tokens, 1):.4f}, "
-                       f"val loss {loss:.4f}")
+                       f"val loss {loss:.4f}" + ("" if improved else f" (best {history.best_val_loss:.4f})"))
         if on_eval is not None:
-            on_eval(self, loss)
+            on_eval(self, loss, improved)
+        if self.config.patience is not None and history.stale_evaluations >= self.config.patience:
+            history.stopped_early = True
+            progress.write(f"stopping early: {history.stale_evaluations} validations without improvement; "
+                           f"the best was {history.best_val_loss:.4f} at step {history.best_step}")
 
 
 def plan(train_ids: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, int, int]:
