@@ -143,6 +143,9 @@ def _model_options(arch: dict) -> dict:
 
     from ..lm.model import LanguageModel
 
+    if arch["tie_weights"] and arch["embedding_dim"] != arch["hidden_size"]:
+        raise click.UsageError(f"--tie-weights needs --embedding equal to --hidden "
+                               f"(got {arch['embedding_dim']} and {arch['hidden_size']})")
     accepted = inspect.signature(LanguageModel).parameters
     defaults = {"cell": "lstm", "dropout": 0.0, "tie_weights": False}
     options = {}
@@ -151,9 +154,6 @@ def _model_options(arch: dict) -> dict:
             options[name] = value
         elif value != defaults.get(name, value):
             raise click.UsageError(f"{ARCH_FLAGS[name]} is not supported by this build's language model")
-    if arch["tie_weights"] and arch["embedding_dim"] != arch["hidden_size"]:
-        raise click.UsageError(f"--tie-weights needs --embedding equal to --hidden "
-                               f"(got {arch['embedding_dim']} and {arch['hidden_size']})")
     return options
 
 
