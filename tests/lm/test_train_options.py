@@ -54,7 +54,7 @@ def test_output_checked_before_work(corpus, tmp_path, assert_one_line_error):
 
 
 def test_optimizer_and_schedule_options_train(corpus, tmp_path):
-    result = _train(corpus, "-o", tmp_path / "m.npz", "--hidden", "8", "--embedding", "8", "--steps", "6",
+    result = _train(corpus, "-o", tmp_path / "m.npz", "--hidden", "8", "--embedding", "8", "--steps", "6", "--batch-size", "4", "--seq-len", "8",
                     "--optimizer", "rmsprop", "--weight-decay", "0.01", "--lr-schedule", "step", "--warmup", "2",
                     "--eval-every", "2", "--json", "-q", "--workers", "1")
     assert result.exit_code == 0, result.output
