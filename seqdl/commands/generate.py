@@ -65,7 +65,7 @@ def generate_command(model_path: Path, prompt: str | None, length: int, decoder:
     if prompt is None:
         prompt_ids = [vocab.index.get("\n", 0)]
     else:
-        prompt_ids = vocab.encode_prompt(prompt)
+        prompt_ids = vocab.encode_prompt(prompt, warn=lambda line: click.echo(f"Warning: {line}", err=True))
         if not prompt_ids:
             raise click.UsageError("--prompt is empty")
     try:

@@ -102,3 +102,20 @@ def test_a_third_party_plugin_adds_to_the_core_evaluate_group():
     assert CliRunner().invoke(make_cli(host), ["evaluate", "bleu"]).output == "bleu ran\n"
     # a CLI built without the plugin does not get its command
     assert "bleu" not in CliRunner().invoke(_cli(), ["evaluate", "--help"]).output
+
+
+def test_word_prompt_outside_the_vocabulary_reads_as_unk_with_a_warning(tmp_path):
+    model = _model("a a a b b b c c\n" * 4, "word", max_words=3)
+    model.save(tmp_path / "m.npz")
+    warned = []
+    ids = model.vocab.encode_prompt("a zebra b", warn=warned.append)
+    assert ids == [model.vocab.index["a"], model.vocab.index["<unk>"], model.vocab.index["b"]]
+    assert len(warned) == 1 and "'zebra'" in warned[0] and "<unk>" in warned[0]
+    import seqdl_sampling
+
+    host = PluginHost()
+    host.register(seqdl_sampling, "sampling")
+    result = CliRunner().invoke(make_cli(host), ["generate", "--model", str(tmp_path / "m.npz"), "--prompt",
+                                                 "a zebra", "--length", "3"])
+    assert result.exit_code == 0, result.output
+    assert "Warning: the prompt has words the model never saw" in result.stderr
