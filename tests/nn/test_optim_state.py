@@ -9,24 +9,13 @@ from seqdl import nn
 
 torch = pytest.importorskip("torch")
 
-from tests.nn.test_optim import CONFIGS  # noqa: E402  (the same optimiser settings as the trajectory test)
+from tests.nn.test_optim import CONFIGS, step_both  # noqa: E402  (the trajectory test's settings and update)
 
 
 def _setup(ours_cls, torch_cls, kwargs):
     layers = [nn.Dense(4, 3, rng=1).astype(np.float64), nn.Conv1D(2, 2, 3, rng=2).astype(np.float64)]
     theirs = [torch.nn.Parameter(torch.from_numpy(layer.params[n].copy())) for layer in layers for n in layer.params]
     return layers, ours_cls(layers, **kwargs), theirs, torch_cls(theirs, **kwargs, foreach=False)
-
-
-def _step(layers, ours, theirs, reference, rng):
-    ours.zero_grad()
-    reference.zero_grad()
-    for (layer, pname), param in zip(((lay, n) for lay in layers for n in lay.params), theirs):
-        g = rng.normal(size=param.shape)
-        layer.grads[pname] += g
-        param.grad = torch.from_numpy(g.copy())
-    ours.step()
-    reference.step()
 
 
 def _to_numpy(state_dict):
@@ -47,30 +36,22 @@ def _assert_same(layers, theirs):
         np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("direction", ["torch-to-ours", "ours-to-torch"])
 @pytest.mark.parametrize("name,ours_cls,torch_cls,kwargs", CONFIGS, ids=[c[0] for c in CONFIGS])
-def test_fresh_optimiser_continues_from_torchs_state(name, ours_cls, torch_cls, kwargs):
+def test_a_fresh_optimiser_continues_from_the_others_state(name, ours_cls, torch_cls, kwargs, direction):
     rng = np.random.default_rng(5)
     layers, ours, theirs, reference = _setup(ours_cls, torch_cls, kwargs)
     for _ in range(3):
-        _step(layers, ours, theirs, reference, rng)
-    # A new optimiser of ours, with other hyperparameters, takes everything from torch's state.
-    ours = ours_cls(layers, lr=123.0)
-    ours.load_state_dict(_to_numpy(reference.state_dict()))
+        step_both(layers, ours, theirs, reference, rng)
+    # A new optimiser, built with another learning rate and default hyperparameters, takes all from the state.
+    if direction == "torch-to-ours":
+        ours = ours_cls(layers, lr=123.0)
+        ours.load_state_dict(_to_numpy(reference.state_dict()))
+    else:
+        reference = torch_cls(theirs, lr=123.0, foreach=False)
+        reference.load_state_dict(_to_torch(ours.state_dict()))
     for _ in range(3):
-        _step(layers, ours, theirs, reference, rng)
-    _assert_same(layers, theirs)
-
-
-@pytest.mark.parametrize("name,ours_cls,torch_cls,kwargs", CONFIGS, ids=[c[0] for c in CONFIGS])
-def test_torch_continues_from_our_state(name, ours_cls, torch_cls, kwargs):
-    rng = np.random.default_rng(6)
-    layers, ours, theirs, reference = _setup(ours_cls, torch_cls, kwargs)
-    for _ in range(3):
-        _step(layers, ours, theirs, reference, rng)
-    reference = torch_cls(theirs, lr=123.0, foreach=False)
-    reference.load_state_dict(_to_torch(ours.state_dict()))
-    for _ in range(3):
-        _step(layers, ours, theirs, reference, rng)
+        step_both(layers, ours, theirs, reference, rng)
     _assert_same(layers, theirs)
 
 
