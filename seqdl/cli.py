@@ -16,6 +16,8 @@ import click
 from . import __version__
 from .commands import core_commands
 from .errors import ParameterError, SeqdlError
+from .io import to_json
+from .options import json_option
 from .plugins import CORE_OWNER, PluginHost, default_host
 
 
@@ -40,17 +42,21 @@ class SeqdlGroup(click.Group):
 def _flag_for(command: click.Command | None, param: str) -> str:
     """The option of ``command`` (or of a subcommand of it) that sets library parameter ``param``.
 
-    Falls back to ``param`` itself when no option is named so.
+    Falls back to ``-O param`` when no option is named so but the command
+    takes ``-O KEY=VALUE`` options (the parameter came from one of them), and
+    to ``param`` itself otherwise.
     """
     stack = [command] if command is not None else []
+    keyed = False
     while stack:
         current = stack.pop()
         for option in current.params:
             if option.name == param and isinstance(option, click.Option):
                 return max(option.opts, key=len)
+            keyed = keyed or (isinstance(option, click.Option) and "-O" in option.opts)
         if isinstance(current, click.Group):
             stack.extend(current.commands.values())
-    return param
+    return f"-O {param}" if keyed else param
 
 
 _USER_ERRNOS = {errno.ENOENT, errno.EACCES, errno.EPERM, errno.EISDIR, errno.ENOTDIR,
@@ -76,14 +82,12 @@ def make_cli(host: PluginHost | None = None) -> click.Group:
         """
 
     @cli.command("plugins")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
+    @json_option
     def plugins_command(as_json: bool) -> None:
         """List installed plugins: name, version, distribution, hooks, load error."""
         infos = host.plugins()
         if as_json:
-            import json
-
-            click.echo(json.dumps([info.as_dict() for info in infos], indent=2))
+            click.echo(to_json([info.as_dict() for info in infos], indent=2))
             return
         if not infos:
             click.echo("no plugins installed")

@@ -7,6 +7,9 @@ a bug in seqdl or a plugin and keeps its traceback.
 
 from __future__ import annotations
 
+__all__ = ["CorpusError", "InputError", "ModelFileError", "ParameterError", "PluginConflictError", "PluginError",
+           "ResourceError", "SeqdlError", "ShapeError", "TrainingError", "VocabularyError"]
+
 
 class SeqdlError(Exception):
     """Base class of every error seqdl reports to a user as one line."""

@@ -13,6 +13,9 @@ from __future__ import annotations
 
 import pluggy
 
+__all__ = ["PROJECT_NAME", "hookimpl", "hookspec", "register_analogy_methods", "register_commands",
+           "register_decoders", "register_projections"]
+
 #: The project name pluggy uses to match hooks and implementations.
 PROJECT_NAME = "seqdl"
 
@@ -52,8 +55,11 @@ def register_projections(register):
     (``--seed``, ``--perplexity``, ``--metric``, ``--max-iter``,
     ``--workers`` and ``-O KEY=VALUE`` on the command line) and report one
     ``fn`` does not name as a one-line error; take ``seed`` if the result is
-    random. Raise :class:`seqdl.SeqdlError` for a value the user can fix,
-    and import heavy libraries inside ``fn``.
+    random. Raise :class:`seqdl.errors.ParameterError` naming the option for
+    an option value the user can fix (``seqdl project`` shows it as the
+    matching flag), :class:`seqdl.SeqdlError` for other input the user can fix
+    (vectors that are all equal, for example), and import heavy libraries
+    inside ``fn``.
     """
 
 

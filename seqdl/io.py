@@ -14,25 +14,25 @@
 - :func:`to_json` is the one JSON writer of ``--json`` output: strict JSON,
   with NaN and infinity written as ``null``.
 
-numpy is imported inside the functions that need it, so commands may import
-this module while building the command line.
+numpy (and tempfile, zipfile) are imported inside the functions that need
+them, so commands may import this module while building the command line.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
 import stat
-import tempfile
-import zipfile
 from pathlib import Path
 from typing import IO, Any, Iterable, Iterator, Mapping
 
 from .errors import InputError, ModelFileError
 
-__all__ = ["META_KEY", "atomic_write", "check_input", "check_output", "load_npz", "save_npz", "to_json"]
+__all__ = ["META_KEY", "atomic_write", "check_input", "check_output", "encoding_hint", "load_npz", "read_text",
+           "save_npz", "to_json"]
 
 #: Name of the JSON member stored inside every seqdl ``.npz`` model file.
 META_KEY = "__meta__"
@@ -59,6 +59,45 @@ def check_input(path: PathLike, what: str = "file") -> Path:
     return path
 
 
+#: Byte-order marks of encodings people save text in by mistake, and what to call them.
+_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+         (b"\xfe\xff", "UTF-16"))
+
+
+def encoding_hint(head: bytes) -> str:
+    """A hint for text that is not UTF-8, from its first bytes: how to re-encode UTF-16/32, else ''.
+
+    Windows editors and PowerShell's ``>`` save UTF-16 with a byte-order mark;
+    without one, NUL bytes between ASCII letters give it away.
+    """
+    encoding = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    if encoding is None and len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+        encoding = "UTF-16"
+    if encoding is None:
+        return ""
+    return f"; it looks like {encoding}: re-encode it as UTF-8 (iconv -f {encoding} -t UTF-8 FILE > NEW)"
+
+
+def read_text(path: PathLike, what: str = "file") -> str:
+    """The whole of a small UTF-8 text file (questions, word lists); errors name ``path`` in one line.
+
+    A missing file or a folder is ``no such {what}``; text that is not UTF-8
+    (or holds a NUL byte) says where, with a re-encoding hint for UTF-16
+    (:func:`encoding_hint`). A UTF-8 byte-order mark is dropped.
+    """
+    path = check_input(path, what)
+    data = path.read_bytes()
+    nul = data.find(b"\0")
+    if nul >= 0:  # valid UTF-8, but no text file holds NUL: UTF-16 without a byte-order mark, or binary data
+        raise InputError(f"not UTF-8 text (binary data: a NUL byte){encoding_hint(data[:64])}", path=str(path),
+                         offset=nul)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"not UTF-8 text ({exc.reason}){encoding_hint(data[:64])}", path=str(path),
+                         offset=exc.start) from None
+
+
 def check_output(path: PathLike, *, inputs: Iterable[PathLike] = (), others: Iterable[PathLike] = ()) -> Path:
     """Check, before any long work, that ``path`` can be written without losing anything.
 
@@ -69,6 +108,8 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike] = (), others: Ite
     character device (``/dev/null``) is accepted: it is written directly.
     Returns ``path`` as a :class:`~pathlib.Path`.
     """
+    if not os.fspath(path):  # Path("") would quietly become "."
+        raise InputError("no output file named (an empty file name was given)")
     path = Path(path)
     for other in inputs:
         if str(other) != "-" and _same_file(path, Path(other)):
@@ -97,6 +138,8 @@ def check_output(path: PathLike, *, inputs: Iterable[PathLike] = (), others: Ite
     if not folder.is_dir():
         raise InputError("cannot write: no such folder", path=str(path))
     try:
+        import tempfile  # here, not at module level: commands import this module to build the command line
+
         fd, probe = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".check", dir=folder)
     except OSError as exc:
         raise InputError(f"cannot write into the folder {str(path.parent)!r}: {exc.strerror}", path=str(path)) from None
@@ -124,18 +167,22 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str | None = "utf-8"
     except OSError:
         st_mode = None
     if st_mode is not None and stat.S_ISCHR(st_mode):
-        with _naming(path), open(target, mode, **text_args) as fh:
+        with _naming(path):
+            fh = open(target, mode, **text_args)
+        with fh, _naming(path, caller=True):
             yield fh
         return
     if st_mode is not None and not stat.S_ISREG(st_mode):
         raise InputError("is not a regular file; refusing to replace it", path=str(path))
     if not target.parent.is_dir():
         raise InputError("cannot write: no such folder", path=str(path))
+    import tempfile
+
     with _naming(path):
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
         os.chmod(tmp, st_mode & 0o7777 if st_mode is not None else 0o666 & ~_umask())
-        with _naming(path), os.fdopen(fd, mode, **text_args) as fh:
+        with _naming(path, caller=True), os.fdopen(fd, mode, **text_args) as fh:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
@@ -147,13 +194,25 @@ def atomic_write(path: PathLike, mode: str = "w", encoding: str | None = "utf-8"
         raise
 
 
+#: errno values of a failed write to a file already open (disk full, quota, file too large, I/O error).
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS}
+
+
 @contextlib.contextmanager
-def _naming(path: Path) -> Iterator[None]:
-    """Turn an OSError from writing into an :class:`InputError` naming the user's ``path``."""
+def _naming(path: Path, caller: bool = False) -> Iterator[None]:
+    """Turn an OSError from writing ``path`` into an :class:`InputError` naming the user's ``path``.
+
+    With ``caller`` (the block runs the caller's code, which writes the open
+    file), only a failed write counts: any other OSError the caller's code
+    raises (a download that failed, an input that cannot be read) passes
+    through unchanged, for the caller to handle.
+    """
     try:
         yield
     except OSError as exc:
         if isinstance(exc, InputError):
+            raise
+        if caller and not (exc.filename is None and exc.errno in _WRITE_ERRNOS):
             raise
         reason = exc.strerror or str(exc)
         raise InputError(f"cannot write: {reason}", path=str(path)) from None
@@ -182,6 +241,8 @@ def load_npz(path: PathLike) -> tuple[dict[str, Any], dict]:
     Raises :class:`ModelFileError` naming the file if it is missing, is not a
     seqdl npz file, or would need pickle to load.
     """
+    import zipfile
+
     import numpy as np
 
     path = Path(path)

@@ -13,6 +13,9 @@ from typing import Mapping
 
 import click
 
+__all__ = ["MAX_SEED", "MAX_WORKERS", "FiniteFloat", "json_option", "parse_key_values", "quiet_option", "seed_option",
+           "workers_option"]
+
 #: The largest seed numpy's generators and word2vec's LCG accept alike.
 MAX_SEED = 2**32 - 1
 #: A generous cap on threads: more than any machine seqdl runs on, fewer than a typo's 10**9.
@@ -28,6 +31,10 @@ class FiniteFloat(click.FloatRange):
     """
 
     name = "float"
+
+    def _describe_range(self) -> str:
+        # click would show "[x<=None]" for a range with no bounds.
+        return "" if self.min is None and self.max is None else super()._describe_range()
 
     def convert(self, value, param, ctx):
         number = click.FLOAT.convert(value, param, ctx)

@@ -18,9 +18,12 @@ Environment:
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
+import signal
 import sys
+import threading
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from typing import Any
@@ -29,6 +32,9 @@ import pluggy
 
 from . import hookspecs
 from .errors import PluginConflictError, PluginError
+
+__all__ = ["CORE_OWNER", "ENTRY_POINT_GROUP", "PluginHost", "PluginInfo", "check_options", "current_host",
+           "default_host", "lookup", "registry"]
 
 ENTRY_POINT_GROUP = "seqdl"
 
@@ -75,6 +81,17 @@ def _warn(message: str) -> None:
     print(f"seqdl: warning: {message}", file=sys.stderr)
 
 
+def _warn_unknown_names(only: set[str] | None, blocked: set[str], installed: set[str]) -> None:
+    """Warn about plugin names in SEQDL_LOAD_PLUGINS / SEQDL_DISABLE_PLUGINS that no installed plugin has."""
+    available = ", ".join(sorted(installed)) or "none"
+    for variable, names in (("SEQDL_LOAD_PLUGINS", only or set()), ("SEQDL_DISABLE_PLUGINS", blocked)):
+        unknown = sorted(names - installed)
+        if unknown:
+            quoted = ", ".join(map(repr, unknown))
+            noun = "plugin" if len(unknown) == 1 else "plugins"
+            _warn(f"{variable} names no installed {noun} {quoted} (installed: {available})")
+
+
 def _call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
     """Call one hook implementation with just the arguments it names, as pluggy does.
 
@@ -82,6 +99,47 @@ def _call(impl: pluggy.HookImpl, **kwargs: Any) -> Any:
     fewer of them keeps working.
     """
     return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
+#: Signals whose Python handler may raise KeyboardInterrupt in the main thread (Ctrl-C; SIGTERM/SIGHUP in the CLI).
+_INTERRUPTS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name))
+
+
+@contextlib.contextmanager
+def _plugin_code() -> Any:
+    """Run a plugin's code; yield a list that holds a signal number if a signal arrived meanwhile.
+
+    A plugin must not be able to end the process: its ``SystemExit`` or its
+    own ``KeyboardInterrupt`` is a plugin failure. The user's Ctrl-C (or
+    SIGTERM) during that code is not, so the Python handlers of those signals
+    are wrapped to record their arrival.
+    """
+    arrived: list[int] = []
+    wrapped: dict[int, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for signum in _INTERRUPTS:
+            handler = signal.getsignal(signum)
+            if callable(handler):
+                def mark(number, frame, _handler=handler):
+                    arrived.append(number)
+                    _handler(number, frame)
+
+                wrapped[signum] = handler
+                signal.signal(signum, mark)
+    try:
+        yield arrived
+    finally:
+        for signum, handler in wrapped.items():
+            signal.signal(signum, handler)
+
+
+def _is_plugin_failure(exc: BaseException, arrived: list[int]) -> bool:
+    """Whether ``exc``, raised while plugin code ran, is the plugin's failure rather than the process being stopped."""
+    if isinstance(exc, Exception):
+        return True
+    if isinstance(exc, (SystemExit, KeyboardInterrupt)):
+        return not arrived
+    return False  # GeneratorExit and the like are Python's own business
 
 
 def _describe(exc: BaseException) -> str:
@@ -110,8 +168,10 @@ class PluginHost:
         """Load every entry point of ``group`` allowed by the environment, each on its own."""
         only = _names_from_env("SEQDL_LOAD_PLUGINS")
         blocked = _names_from_env("SEQDL_DISABLE_PLUGINS") or set()
+        found = sorted(metadata.entry_points(group=group), key=lambda e: e.name)
+        _warn_unknown_names(only, blocked, {ep.name for ep in found})
         seen: set[str] = set()
-        for ep in sorted(metadata.entry_points(group=group), key=lambda e: e.name):
+        for ep in found:
             if ep.name in seen:  # the same distribution found twice on sys.path
                 continue
             seen.add(ep.name)
@@ -126,12 +186,9 @@ class PluginHost:
             if ep.name in blocked or (only is not None and ep.name not in only):
                 info.disabled = True
                 continue
-            try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not break seqdl
-                self._fail(ep.name, f"failed to load: {_describe(exc)}", exc)
-                continue
-            self._register(plugin, info)
+            loaded, plugin = self._guarded(ep.name, "failed to load", ep.load)
+            if loaded:
+                self._register(plugin, info)
 
     def register(self, plugin: object, name: str, distribution: str | None = None, version: str | None = None) -> None:
         """Register a plugin object (module or instance) directly, as tests and scripts may."""
@@ -150,6 +207,22 @@ class PluginHost:
                             if not impl.startswith("_")
                             and any(h.plugin_name == info.name for h in getattr(self.pm.hook, impl).get_hookimpls()))
         self._registries.clear()
+
+    def _guarded(self, plugin_name: str, what: str, function: Any, *args: Any, **kwargs: Any) -> tuple[bool, Any]:
+        """Run plugin code ``function(*args, **kwargs)``: ``(True, result)``, or ``(False, None)`` once its
+        failure is reported as ``plugin 'NAME' WHAT: error``.
+
+        A broken plugin must not break seqdl, nor exit it: see :func:`_plugin_code`.
+        """
+        arrived: list[int] = []
+        try:
+            with _plugin_code() as arrived:
+                return True, function(*args, **kwargs)
+        except BaseException as exc:
+            if not _is_plugin_failure(exc, arrived):
+                raise
+            self._fail(plugin_name, f"{what}: {_describe(exc)}", exc)
+            return False, None
 
     def _fail(self, plugin_name: str, message: str, exc: BaseException | None = None) -> None:
         info = self._infos.setdefault(plugin_name, PluginInfo(name=plugin_name))
@@ -194,10 +267,8 @@ class PluginHost:
                     raise PluginError(f"registered {singular} {name!r} twice")
                 _found[name] = obj
 
-            try:
-                _call(impl, register=register)
-            except Exception as exc:
-                self._fail(impl.plugin_name, f"raised in {REGISTRY_HOOKS[kind]}: {_describe(exc)}", exc)
+            if not self._guarded(impl.plugin_name, f"raised in {REGISTRY_HOOKS[kind]}", _call, impl,
+                                 register=register)[0]:
                 continue
             for name, obj in found.items():
                 if name in owners:
@@ -216,12 +287,9 @@ class PluginHost:
         """
         for impl in self.pm.hook.register_commands.get_hookimpls():
             before = dict(cli.commands)
-            try:
-                _call(impl, cli=cli)
-            except Exception as exc:
-                cli.commands.clear()
+            if not self._guarded(impl.plugin_name, "raised in register_commands", _call, impl, cli=cli)[0]:
+                cli.commands.clear()  # withdraw what the failed hook added before it raised
                 cli.commands.update(before)
-                self._fail(impl.plugin_name, f"raised in register_commands: {_describe(exc)}", exc)
                 continue
             for name, command in list(cli.commands.items()):
                 if before.get(name) is command:

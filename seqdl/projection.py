@@ -15,6 +15,8 @@ import numpy as np
 from .errors import InputError, PluginError, ShapeError, VocabularyError
 from .plugins import PluginHost, check_options, lookup
 
+__all__ = ["project"]
+
 
 def project(vectors: Any, words: Sequence[str] | None = None, method: str = "tsne", *,
             host: PluginHost | None = None, **options: Any) -> np.ndarray:

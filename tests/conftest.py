@@ -66,6 +66,27 @@ def _cli_with(*commands, name: str = "test", host=None):
     return make_cli(host)
 
 
+def _cli_with_plugins(**plugins):
+    """A seqdl command line whose host has exactly ``plugins`` registered, each under its keyword's name.
+
+    ``cli_with_plugins(analogy=seqdl_analogy, extra=SomePluginObject())``: no
+    installed plugin is loaded, nothing is reloaded.
+    """
+    from seqdl.cli import make_cli
+    from seqdl.plugins import PluginHost
+
+    host = PluginHost()
+    for name, plugin in plugins.items():
+        host.register(plugin, name=name)
+    return make_cli(host)
+
+
+@pytest.fixture
+def cli_with_plugins():
+    """Factory fixture: ``cli_with_plugins(name=plugin, ...)`` builds a CLI with just those plugins."""
+    return _cli_with_plugins
+
+
 @pytest.fixture
 def cli_with():
     """Factory fixture: ``cli_with(*commands, name="test", host=None)`` builds a CLI with those commands."""

@@ -22,9 +22,16 @@ Planted relations (also written as a questions-words file by
 from __future__ import annotations
 
 import itertools
+import math
 import random
 from dataclasses import dataclass
 from typing import Iterator, Sequence, TextIO
+
+from seqdl.errors import ParameterError
+from seqdl.progress import NullProgress, ProgressReporter
+
+#: Sentences written between two progress updates.
+_PROGRESS_EVERY = 10_000
 
 #: (male, female, shared context words) — each pair shares its own contexts.
 GENDER_PAIRS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
@@ -173,7 +180,9 @@ class DemoSize:
         return self.person + self.pairs + self.plural + self.tense + self.capital
 
     def scaled(self, factor: float) -> "DemoSize":
-        """Every family scaled by ``factor`` (at least one sentence each)."""
+        """Every family scaled by ``factor`` (at least one sentence each); ``factor`` is a finite number above 0."""
+        if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < math.inf:
+            raise ParameterError("factor", f"must be a finite number above 0, got {factor!r}")
         return DemoSize(*(max(1, round(n * factor)) for n in
                           (self.person, self.pairs, self.plural, self.tense, self.capital)))
 
@@ -227,12 +236,22 @@ def generate(seed: int = 0, size: DemoSize = DemoSize()) -> Iterator[str]:
         yield make(rng)
 
 
-def write_corpus(out: TextIO, seed: int = 0, size: DemoSize = DemoSize()) -> int:
-    """Write the corpus to ``out``, one sentence a line; return the number of tokens written."""
+def write_corpus(out: TextIO, seed: int = 0, size: DemoSize = DemoSize(),
+                 progress: ProgressReporter | None = None) -> int:
+    """Write the corpus to ``out``, one sentence a line; return the number of tokens written.
+
+    ``progress`` (a :class:`seqdl.progress.ProgressReporter`) is updated with
+    the number of sentences written, out of ``size.total()``.
+    """
+    progress = progress if progress is not None else NullProgress()
+    total = size.total()
     tokens = 0
-    for sentence in generate(seed, size):
+    for number, sentence in enumerate(generate(seed, size), start=1):
         out.write(sentence + "\n")
         tokens += sentence.count(" ") + 1
+        if number % _PROGRESS_EVERY == 0:
+            progress.update(number, total)
+    progress.update(total, total)
     return tokens
 
 

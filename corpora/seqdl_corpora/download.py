@@ -11,24 +11,20 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import sys
 import urllib.error
 import urllib.request
 import zipfile
 from pathlib import Path, PurePosixPath
-from typing import IO, Callable
+from typing import IO
 
 from seqdl.errors import SeqdlError
 from seqdl.io import atomic_write
+from seqdl.progress import NullProgress, ProgressReporter
 
 from .catalog import Corpus
 
 _CHUNK = 1 << 20
 _USER_AGENT = "seqdl-corpora (+https://github.com/seqdl)"
-
-#: Called with the number of bytes just received (progress display).
-Progress = Callable[[int], None]
-
 
 class DownloadError(SeqdlError):
     """A corpus could not be fetched, or its bytes are not the ones the catalog pins."""
@@ -53,31 +49,33 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _copy_hashing(source: IO[bytes], sink: IO[bytes], progress: Progress | None) -> str:
+def _copy_hashing(source: IO[bytes], sink: IO[bytes], progress: ProgressReporter, total: int) -> str:
     digest = hashlib.sha256()
+    done = 0
+    progress.update(done, total)
     for block in iter(lambda: source.read(_CHUNK), b""):
         digest.update(block)
         sink.write(block)
-        if progress is not None:
-            progress(len(block))
+        done += len(block)
+        progress.update(done, total)
     return digest.hexdigest()
 
 
-def _fetch_one(url: str, target: Path, entry: Corpus, progress: Progress | None) -> None:
+def _fetch_one(url: str, target: Path, entry: Corpus, progress: ProgressReporter) -> None:
     """Download ``url`` to ``target`` through a temporary file; rename only if the sha256 matches."""
     request = urllib.request.Request(url, headers={"User-Agent": _USER_AGENT})
     with atomic_write(target, "wb") as sink, urllib.request.urlopen(request, timeout=60) as response:
-        got = _copy_hashing(response, sink, progress)
+        got = _copy_hashing(response, sink, progress, entry.size)
         if got != entry.sha256:  # raising inside atomic_write deletes the temporary file
             raise DownloadError(f"sha256 {got} is not the expected {entry.sha256}, refused and deleted")
 
 
-def _download(entry: Corpus, target: Path, progress: Callable[[int], Progress] | None) -> None:
+def _download(entry: Corpus, target: Path, progress: ProgressReporter) -> None:
     """Try each URL of ``entry`` in turn; raise one error naming every failure if none works."""
     failures = []
     for url in entry.urls:
         try:
-            _fetch_one(url, target, entry, progress(entry.size) if progress is not None else None)
+            _fetch_one(url, target, entry, progress)
             return
         except (DownloadError, urllib.error.URLError, OSError, ValueError) as exc:  # try the next mirror
             reason = getattr(exc, "reason", None) or exc
@@ -112,13 +110,15 @@ def _extract(archive: Path, folder: Path) -> None:
 
 
 def fetch(entry: Corpus, directory: str | os.PathLike | None = None,
-          progress: Callable[[int], Progress] | None = None) -> list[Path]:
+          progress: ProgressReporter | None = None) -> list[Path]:
     """Make ``entry`` ready under ``directory/NAME`` and return the paths of its text files.
 
     ``directory`` defaults to :func:`cache_dir`. A cached download whose sha256
-    matches is reused; one that does not match is replaced. ``progress`` is
-    called with the expected size and returns the per-chunk callback.
+    matches is reused; one that does not match is replaced. ``progress`` (a
+    :class:`seqdl.progress.ProgressReporter`) is updated with the bytes
+    received, out of the catalog's size (from 0 again for each mirror tried).
     """
+    progress = progress if progress is not None else NullProgress()
     folder = Path(directory if directory is not None else cache_dir()) / entry.name
     created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
@@ -138,34 +138,3 @@ def fetch(entry: Corpus, directory: str | os.PathLike | None = None,
     if missing:
         raise DownloadError(f"{entry.name}: archive has no {', '.join(missing)}")
     return paths
-
-
-def stderr_progress(quiet: bool) -> Callable[[int], Progress] | None:
-    """A ``progress`` argument for :func:`fetch` that draws a bar on stderr, or None when ``quiet``."""
-    if quiet:
-        return None
-
-    def start(total: int) -> Progress:
-        return _Bar(total)
-
-    return start
-
-
-class _Bar:
-    """A minimal byte-count progress line on stderr (redrawn in place on a terminal)."""
-
-    def __init__(self, total: int) -> None:
-        self.total, self.done, self.shown = total, 0, -1
-        self.tty = sys.stderr.isatty()
-
-    def __call__(self, count: int) -> None:
-        self.done += count
-        percent = min(100, self.done * 100 // max(self.total, 1))
-        if percent == self.shown or (not self.tty and percent % 10 and self.done < self.total):
-            return
-        self.shown = percent
-        line = f"downloading {self.done / 1e6:8.1f} / {self.total / 1e6:.1f} MB {percent:3d}%"
-        sys.stderr.write(("\r" + line) if self.tty else line + "\n")
-        if self.tty and self.done >= self.total:
-            sys.stderr.write("\n")
-        sys.stderr.flush()

@@ -6,17 +6,18 @@ command runs.
 
 from __future__ import annotations
 
-import json
-import sys
+import math
 
 import click
+
+from seqdl.io import to_json
+from seqdl.options import json_option, quiet_option
 
 DEFAULT_VECTORS = "vectors.vec"
 
 vectors_option = click.option(
     "--vectors", "vectors_path", type=click.Path(dir_okay=False), default=DEFAULT_VECTORS, show_default=True,
     help="word2vec text/binary vectors (as 'seqdl embed' writes) or a seqdl .npz KeyedVectors file.")
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")
 topn_option = click.option("--topn", type=click.IntRange(min=1), default=10, show_default=True,
                            help="How many answers to print.")
 
@@ -39,8 +40,9 @@ def _method(name: str):
 
 
 def _print_ranked(answers: list[tuple[str, float]], as_json: bool) -> None:
+    """Print ranked answers, best first (:func:`~seqdl_analogy.ranking.analogy` and ``similar`` leave NaN out)."""
     if as_json:
-        click.echo(json.dumps([{"word": word, "score": score} for word, score in answers]))
+        click.echo(to_json([{"word": word, "score": score} for word, score in answers]))
         return
     width = max((len(word) for word, _ in answers), default=0)
     for word, score in answers:
@@ -84,6 +86,11 @@ def similar_command(word: str, vectors_path: str, topn: int, restrict_vocab: int
     _print_ranked(similar(load_vectors(vectors_path), word, topn=topn, restrict_vocab=restrict_vocab), as_json)
 
 
+def _correlation(value: float) -> str:
+    """A correlation for people: undefined (NaN) when one side of the pairs is constant."""
+    return f"{value:.4f}" if math.isfinite(value) else "undefined (the scores of one side are all equal)"
+
+
 @click.group("evaluate")
 def evaluate_group() -> None:
     """Evaluate word vectors on analogy or similarity test sets."""
@@ -95,7 +102,7 @@ def evaluate_group() -> None:
 @_restrict_option(300_000)
 @_method_option()
 @json_option
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@quiet_option
 def analogies_command(questions_file: str, vectors_path: str, restrict_vocab: int, method: str, as_json: bool,
                       quiet: bool) -> None:
     """Accuracy on a questions-words FILE (': section' lines, then 'a b c d': a is to b as c is to d).
@@ -103,6 +110,8 @@ def analogies_command(questions_file: str, vectors_path: str, restrict_vocab: in
     Words are matched case-insensitively among the --restrict-vocab most
     frequent; questions with other words are skipped and counted.
     """
+    from seqdl.progress import Progress
+
     from .evaluate import evaluate_analogies, read_questions
     from .ranking import load_vectors
 
@@ -110,11 +119,10 @@ def analogies_command(questions_file: str, vectors_path: str, restrict_vocab: in
     sections = read_questions(questions_file)
     kv = load_vectors(vectors_path)
     total = sum(len(s.questions) for s in sections)
-    stderr = sys.stderr
-    with click.progressbar(length=total, label="questions", file=stderr, hidden=quiet or not stderr.isatty()) as bar:
-        score = evaluate_analogies(kv, sections, fn, method, restrict_vocab, progress=bar.update)
+    with Progress(total, unit="questions", desc="evaluate", quiet=quiet) as progress:
+        score = evaluate_analogies(kv, sections, fn, method, restrict_vocab, progress=progress)
     if as_json:
-        click.echo(json.dumps(score.as_dict(), indent=2))
+        click.echo(to_json(score.as_dict(), indent=2))
         return
     width = max(len("total"), *(len(s.section) for s in score.sections))
     for row in [*score.sections, score.total]:
@@ -138,9 +146,9 @@ def similarity_command(pairs_file: str, vectors_path: str, restrict_vocab: int, 
     pairs = read_pairs(pairs_file)
     score = evaluate_pairs(load_vectors(vectors_path), pairs, restrict_vocab)
     if as_json:
-        click.echo(json.dumps(score.as_dict(), indent=2))
+        click.echo(to_json(score.as_dict(), indent=2))
         return
-    click.echo(f"spearman  {score.spearman:.4f}")
-    click.echo(f"pearson   {score.pearson:.4f}")
+    click.echo(f"spearman  {_correlation(score.spearman)}")
+    click.echo(f"pearson   {_correlation(score.pearson)}")
     click.echo(f"pairs     {score.pairs} used, {score.skipped} skipped (out of vocabulary: "
                f"{100 * score.oov_ratio:.1f}%)")

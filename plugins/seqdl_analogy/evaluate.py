@@ -9,17 +9,18 @@ line is an error naming the file and line, not a silent skip.
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Callable
-
 import numpy as np
 
 from seqdl.errors import InputError, SeqdlError
+from seqdl.io import read_text
+from seqdl.progress import NullProgress, ProgressReporter
 
-from .ranking import AnalogyMethod, batch_size, case_insensitive_vocab, top_n
+from .ranking import AnalogyMethod, batch_size, case_insensitive_vocab, check_restrict_vocab, top_n
 
 #: gensim's evaluate_word_analogies looks at this many answers for one outside the question.
 ANSWERS_CONSIDERED = 5
@@ -33,18 +34,14 @@ class Section:
     questions: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
-def _read_lines(path: str | os.PathLike):
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason})", path=str(path), offset=exc.start) from None
-    return enumerate(text.splitlines(), start=1)
+def _read_lines(path: str | os.PathLike, what: str):
+    return enumerate(read_text(path, what).splitlines(), start=1)
 
 
 def read_questions(path: str | os.PathLike) -> list[Section]:
     """Parse a questions-words file: ``: section`` lines, then four words a line."""
     sections: list[Section] = []
-    for number, line in _read_lines(path):
+    for number, line in _read_lines(path, "questions file"):
         if line.startswith(": "):
             sections.append(Section(line[2:].strip()))
             continue
@@ -105,15 +102,19 @@ class AnalogyScore:
 
 
 def evaluate_analogies(kv, sections: list[Section], method: AnalogyMethod, method_name: str = "3cosadd",
-                       restrict_vocab: int = 300_000,
-                       progress: Callable[[int], None] | None = None) -> AnalogyScore:
+                       restrict_vocab: int = 300_000, progress: ProgressReporter | None = None) -> AnalogyScore:
     """Answer every question with ``method`` over the ``restrict_vocab`` most frequent words.
 
     As gensim: the three question words are never answers; of the best
     :data:`ANSWERS_CONSIDERED` answers, the first that is no case variant of a
-    question word counts. ``progress`` is called with the number of
-    questions finished after each batch.
+    question word counts. ``progress`` (a :class:`seqdl.progress.ProgressReporter`)
+    is updated with the number of questions finished, out of all questions.
+    ``restrict_vocab`` must be at least 1.
     """
+    check_restrict_vocab(restrict_vocab)
+    progress = progress if progress is not None else NullProgress()
+    total = sum(len(s.questions) for s in sections)
+    skipped = 0
     limit = min(int(restrict_vocab), len(kv))
     vocab = case_insensitive_vocab(kv.index_to_key[:limit])
     # canonical[i]: the row standing for word i's upper-cased form (its most frequent variant).
@@ -125,14 +126,17 @@ def evaluate_analogies(kv, sections: list[Section], method: AnalogyMethod, metho
             found = [vocab.get(word.upper()) for word in question]
             if None in found:
                 scores[number].skipped += 1
-                if progress is not None:
-                    progress(1)
+                skipped += 1
                 continue
             rows.append(found)
             owners.append(number)
+    progress.update(skipped, total)
     if rows:
+        def answered(count: int) -> None:
+            progress.update(skipped + count, total)
+
         correct = _answer(kv.get_normed_vectors()[:limit], canonical, np.array(rows, dtype=np.int64), method,
-                          progress)
+                          answered)
         for number, right in zip(owners, correct):
             scores[number].answered += 1
             scores[number].correct += int(right)
@@ -140,8 +144,11 @@ def evaluate_analogies(kv, sections: list[Section], method: AnalogyMethod, metho
 
 
 def _answer(candidates: np.ndarray, canonical: np.ndarray, rows: np.ndarray, method: AnalogyMethod,
-            progress: Callable[[int], None] | None) -> np.ndarray:
-    """For each question row (a, b, c, expected), whether ``method`` answers expected: one product per batch."""
+            answered: Callable[[int], None]) -> np.ndarray:
+    """For each question row (a, b, c, expected), whether ``method`` answers expected: one product per batch.
+
+    ``answered`` is called with the number of rows done after each batch.
+    """
     correct = np.zeros(len(rows), dtype=bool)
     step = batch_size(len(candidates))
     for start in range(0, len(rows), step):
@@ -157,8 +164,7 @@ def _answer(candidates: np.ndarray, canonical: np.ndarray, rows: np.ndarray, met
         pick = np.where(fresh.any(axis=1), fresh.argmax(axis=1), last_valid)
         chosen = forms[np.arange(len(chunk)), pick]
         correct[start:start + len(chunk)] = valid.any(axis=1) & (chosen == expected)
-        if progress is not None:
-            progress(len(chunk))
+        answered(start + len(chunk))
     return correct
 
 
@@ -191,7 +197,7 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str, float]]:
     """
     pairs: list[tuple[str, str, float]] = []
     header_allowed = True
-    for number, line in _read_lines(path):
+    for number, line in _read_lines(path, "word-pairs file"):
         if not line.strip() or line.startswith("#"):
             continue
         fields = [f.strip() for f in line.split("\t")] if "\t" in line else line.split()
@@ -201,6 +207,8 @@ def read_pairs(path: str | os.PathLike) -> list[tuple[str, str, float]]:
                 header_allowed = False
                 continue
             raise InputError("expected 'word1 word2 score'", path=str(path), line=number)
+        if not math.isfinite(score):
+            raise InputError(f"the score {score} is not a finite number", path=str(path), line=number)
         header_allowed = False
         pairs.append((fields[0], fields[1], score))
     if not pairs:
@@ -218,9 +226,13 @@ def _first_number(fields: list[str]) -> float | None:
 
 
 def evaluate_pairs(kv, pairs: list[tuple[str, str, float]], restrict_vocab: int = 300_000) -> PairsScore:
-    """Pearson and Spearman correlation of cosine similarity with the pairs' scores, like gensim."""
+    """Pearson and Spearman correlation of cosine similarity with the pairs' scores, like gensim.
+
+    A correlation is NaN when either side is constant (every pair scored the same).
+    """
     from scipy import stats
 
+    check_restrict_vocab(restrict_vocab)
     limit = min(int(restrict_vocab), len(kv))
     vocab = case_insensitive_vocab(kv.index_to_key[:limit])
     found = [(vocab.get(a.upper()), vocab.get(b.upper()), gold) for a, b, gold in pairs]

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from seqdl.errors import ModelFileError, SeqdlError, VocabularyError
+from seqdl.errors import ModelFileError, ParameterError, VocabularyError
 
 #: (candidates, positive, negative) -> scores; see :mod:`seqdl_analogy.methods`.
 AnalogyMethod = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -28,6 +29,20 @@ def load_vectors(path: str | os.PathLike):
     if path.suffix.lower() == ".npz":
         return KeyedVectors.load(path)
     return KeyedVectors.load_word2vec_format(path)
+
+
+def check_restrict_vocab(restrict_vocab: int | None, allow_none: bool = False) -> None:
+    """Refuse a ``restrict_vocab`` that is not a whole number of at least 1 (None allowed if ``allow_none``)."""
+    if restrict_vocab is None and allow_none:
+        return
+    if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, numbers.Integral) or restrict_vocab < 1:
+        raise ParameterError("restrict_vocab", f"must be a whole number of at least 1, got {restrict_vocab!r}")
+
+
+def check_topn(topn: int) -> None:
+    """Refuse a ``topn`` that is not a whole number of at least 1."""
+    if isinstance(topn, bool) or not isinstance(topn, numbers.Integral) or topn < 1:
+        raise ParameterError("topn", f"must be a whole number of at least 1, got {topn!r}")
 
 
 def word_indices(kv, words: Sequence[str]) -> list[int]:
@@ -89,9 +104,14 @@ def top_n(scores: np.ndarray, exclude: np.ndarray, n: int) -> tuple[np.ndarray, 
 
 def analogy(kv, positive: Sequence[str], negative: Sequence[str], method: AnalogyMethod, topn: int = 10,
             restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-    """Rank words for ``positive - negative`` with ``method``, the query words excluded (gensim semantics)."""
+    """Rank words for ``positive - negative`` with ``method``, the query words excluded (gensim semantics).
+
+    Answers whose score is NaN (vectors holding NaN) are left out.
+    """
     if not positive:
-        raise SeqdlError("an analogy needs at least one positive word")
+        raise ParameterError("positive", "an analogy needs at least one positive word")
+    check_topn(topn)
+    check_restrict_vocab(restrict_vocab, allow_none=True)
     rows = word_indices(kv, [*positive, *negative])
     pos_rows, neg_rows = rows[:len(positive)], rows[len(positive):]
     normed = kv.get_normed_vectors()
@@ -102,6 +122,9 @@ def analogy(kv, positive: Sequence[str], negative: Sequence[str], method: Analog
 
 
 def similar(kv, word: str, topn: int = 10, restrict_vocab: int | None = None) -> list[tuple[str, float]]:
-    """Nearest neighbours of ``word`` by cosine (found case-insensitively if need be)."""
+    """Nearest neighbours of ``word`` by cosine (found case-insensitively if need be); NaN scores are left out."""
+    check_topn(topn)
+    check_restrict_vocab(restrict_vocab, allow_none=True)
     (row,) = word_indices(kv, [word])
-    return kv.most_similar(positive=[kv.index_to_key[row]], topn=topn, restrict_vocab=restrict_vocab)
+    answers = kv.most_similar(positive=[kv.index_to_key[row]], topn=topn, restrict_vocab=restrict_vocab)
+    return [(key, score) for key, score in answers if np.isfinite(score)]

@@ -3,7 +3,10 @@
 Each takes an (N, D) float array and keyword options and returns an (N, 2)
 array; scikit-learn is imported only when one runs. Mistakes a user can make
 (a perplexity too large for the number of points, an unknown metric) raise
-:class:`seqdl.SeqdlError` with one line saying how to fix them.
+:class:`seqdl.errors.ParameterError` naming the option, and input with
+nothing to map (every vector the same, which crashes scikit-learn's t-SNE
+with a segmentation fault) a :class:`seqdl.errors.InputError`, each one line
+saying how to fix it.
 """
 
 from __future__ import annotations
@@ -12,29 +15,34 @@ import numbers
 
 import numpy as np
 
-from seqdl import SeqdlError
+from seqdl.errors import InputError, ParameterError, SeqdlError
 
 #: Metrics the built-in projections accept: cosine suits word vectors, whose length mostly tracks frequency.
 METRICS = ("cosine", "euclidean")
 
 
-def _check_shape(name: str, vectors: np.ndarray, minimum: int) -> None:
+def _check_points(name: str, vectors: np.ndarray, minimum: int) -> None:
+    """Refuse too few points, vectors of one dimension, and points that are all the same (nothing to map)."""
     n, dim = vectors.shape
     if n < minimum:
         raise SeqdlError(f"{name} needs at least {minimum} points, got {n}")
     if dim < 2:
         raise SeqdlError(f"{name} needs vectors of at least 2 dimensions, got {dim}")
+    if not np.ptp(vectors, axis=0).any():
+        what = "all zeros" if not vectors[0].any() else "all equal"
+        raise InputError(f"{name} cannot map these {n} vectors: they are {what}, so there is nothing to "
+                         "tell apart (were the vectors trained?)")
 
 
 def _check_number(name: str, option: str, value, integer: bool = False) -> None:
     """Refuse a value that is not a number (say ``-O max_iter=lots``) before comparing it with one."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral if integer else numbers.Real):
-        raise SeqdlError(f"{name} {option} must be {'an integer' if integer else 'a number'}, got {value!r}")
+        raise ParameterError(option, f"{name} needs {'an integer' if integer else 'a number'}, got {value!r}")
 
 
 def _check_metric(name: str, metric: str) -> None:
     if metric not in METRICS:
-        raise SeqdlError(f"{name}: unknown metric {metric!r} (choose from {', '.join(METRICS)})")
+        raise ParameterError("metric", f"unknown metric {metric!r} for {name} (choose from {', '.join(METRICS)})")
 
 
 def tsne(vectors: np.ndarray, *, perplexity: float = 30.0, metric: str = "cosine", seed: int = 0,
@@ -54,7 +62,7 @@ def tsne(vectors: np.ndarray, *, perplexity: float = 30.0, metric: str = "cosine
     one (42 s against 4.5 s here), while on idle cores more threads pay off
     only for maps of many thousands of words.
     """
-    _check_shape("t-SNE", vectors, 3)
+    _check_points("t-SNE", vectors, 3)
     _check_metric("t-SNE", metric)
     _check_number("t-SNE", "perplexity", perplexity)
     _check_number("t-SNE", "max_iter", max_iter, integer=True)
@@ -62,14 +70,14 @@ def tsne(vectors: np.ndarray, *, perplexity: float = 30.0, metric: str = "cosine
     n = vectors.shape[0]
     if not 0 < perplexity < n:
         hint = max(1, (n - 1) // 3)
-        raise SeqdlError(f"t-SNE perplexity {perplexity:g} must be above 0 and below the number of points ({n}); "
-                         f"try perplexity {hint}")
+        raise ParameterError("perplexity", f"t-SNE needs a perplexity above 0 and below the number of points ({n}), "
+                                           f"got {perplexity:g}; try {hint}")
     if init not in ("pca", "random"):
-        raise SeqdlError(f"t-SNE: unknown init {init!r} (choose from pca, random)")
+        raise ParameterError("init", f"unknown t-SNE init {init!r} (choose from pca, random)")
     if max_iter < 250:
-        raise SeqdlError(f"t-SNE max_iter must be at least 250, got {max_iter}")
+        raise ParameterError("max_iter", f"t-SNE needs at least 250 iterations, got {max_iter}")
     if workers < 1:
-        raise SeqdlError(f"t-SNE workers must be at least 1, got {workers}")
+        raise ParameterError("workers", f"t-SNE needs at least 1 worker, got {workers}")
     from sklearn.manifold import TSNE
     from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
@@ -87,7 +95,7 @@ def pca(vectors: np.ndarray, *, metric: str = "cosine") -> np.ndarray:
 
     Deterministic: PCA has no seed.
     """
-    _check_shape("PCA", vectors, 2)
+    _check_points("PCA", vectors, 2)
     _check_metric("PCA", metric)
     if metric == "cosine":
         norms = np.linalg.norm(vectors, axis=1, keepdims=True)

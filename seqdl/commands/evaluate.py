@@ -42,7 +42,7 @@ def perplexity_command(file: Path, model_path: Path, seq_len: int, as_json: bool
     from ..lm.perplexity import perplexity
 
     check_input(file, "file")
-    model, _ = LanguageModel.load(model_path)
+    model = LanguageModel.load(model_path)
     result = perplexity(model, file, seq_len=seq_len)
     if as_json:
         click.echo(to_json(result.to_dict()))

@@ -69,7 +69,6 @@ def save_checkpoint(path: str | os.PathLike, trainer: Trainer, data: dict) -> No
         arrays.update({f"optim.{index}.{name}": entry[name] for name in slots[str(index)]})
     carry, carry_arrays = state_to_arrays(trainer.state)
     arrays.update(carry_arrays)
-    rng = model.get_rng_state() if hasattr(model, "get_rng_state") else None
     header = {
         "format": FORMAT, "version": FORMAT_VERSION,
         "model": {"config": model.config(), "level": model.vocab.level, "tokens": model.vocab.tokens},
@@ -77,7 +76,7 @@ def save_checkpoint(path: str | os.PathLike, trainer: Trainer, data: dict) -> No
         "position": {"steps": trainer.steps, "epoch": trainer.epoch, "batch": trainer.batch,
                      "epoch_loss": trainer.epoch_loss, "epoch_tokens": trainer.epoch_tokens},
         "optimizer": {"param_groups": optimizer["param_groups"], "steps": optimizer["steps"], "slots": slots},
-        "carry": carry, "rng": rng, "history": trainer.history.to_dict(),
+        "carry": carry, "rng": trainer.rng_state, "history": trainer.history.to_dict(),
     }
     save_npz(path, arrays, header)
 
@@ -147,6 +146,7 @@ class Checkpoint:
             trainer.history = History.from_dict(header["history"])
             if header.get("rng") is not None and hasattr(model, "set_rng_state"):
                 model.set_rng_state(header["rng"])
+                trainer.rng_state = header["rng"]
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"corrupt checkpoint ({exc})", path=self.path) from None
         return trainer

@@ -152,8 +152,7 @@ def evaluate_nll(model: LanguageModel, ids: np.ndarray, seq_len: int = 64, batch
     streams = split_streams(ids, batch_size)
     total, count, state = 0.0, 0, None
     for x, y in stream_batches(streams, seq_len):
-        logits = _forward(model, x, state)
-        state = model.final_state
+        logits, state = model.forward(x, state)
         loss, _ = cross_entropy(logits, y)
         total += loss * y.size
         count += y.size
@@ -166,15 +165,6 @@ def evaluate(model: LanguageModel, ids: np.ndarray, seq_len: int = 64, batch_siz
     """Mean cross-entropy (nats per token) of ``model`` on ``ids``, read as carried-state streams."""
     total, count = evaluate_nll(model, ids, seq_len, batch_size)
     return total / count
-
-
-def _forward(model, x, state, training=False):
-    out = model.forward(x, state, training=training)
-    # The rnn contract returns (logits, state); today's model leaves the state in final_state.
-    if isinstance(out, tuple):
-        model.final_state = out[1]
-        return out[0]
-    return out
 
 
 def _check_finite(value: float, what: str, step: int) -> None:
@@ -252,6 +242,8 @@ class Trainer:
         self.epoch_loss = 0.0
         self.epoch_tokens = 0
         self.history = History()
+        #: The dropout RNG state after the last committed update (a Ctrl-C mid-forward has drawn masks since).
+        self.rng_state = model.get_rng_state() if hasattr(model, "get_rng_state") else None
 
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         """Train on inputs ``x`` and targets ``y`` (N, T) after the carried state; return the loss."""
@@ -259,7 +251,7 @@ class Trainer:
         model.zero_grad()
         # Divergence is reported by the finiteness checks, as one TrainingError, not by numpy warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            logits = _forward(model, x, self.state, training=True)
+            logits, new_state = model.forward(x, self.state, training=True)
             loss, grad = cross_entropy(logits, y)
             _check_finite(loss, "the training loss", self.steps + 1)
             model.backward(grad)
@@ -267,8 +259,10 @@ class Trainer:
         with interrupts_deferred():
             self.optimizer.lr = self.schedule(self.steps)
             self.optimizer.step()
-            self.state = model.final_state
+            self.state = new_state
             self.steps += 1
+            if self.rng_state is not None:
+                self.rng_state = model.get_rng_state()
         return loss
 
     def run(self, streams: np.ndarray, val_ids: np.ndarray | None, epochs: int, progress=None,

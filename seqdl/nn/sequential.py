@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 import time
 from dataclasses import dataclass
 
@@ -14,7 +13,7 @@ from ..errors import ModelFileError, ShapeError, TrainingError
 from ..io import load_npz, save_npz
 from . import losses as _losses
 from . import optim as _optim
-from .base import Layer, make_rng
+from .base import Container, Layer, build_layer, layer_spec, make_rng
 
 #: Written into every model file; :meth:`Sequential.load` refuses other formats.
 FILE_FORMAT = "seqdl.nn.Sequential"
@@ -36,15 +35,19 @@ class EarlyStopping:
     restore_best: bool = True
 
 
-class Sequential(Layer):
-    """Layers applied in order; itself a layer, so models nest."""
+class Sequential(Container):
+    """Layers applied in order; itself a layer, so models nest (and nested models save and load)."""
 
     def __init__(self, layers=()):
         super().__init__()
-        self.layers: list[Layer] = list(layers)
-        for layer in self.layers:
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential takes seqdl.nn layers, got {type(layer).__name__}")
+        self.layers: list[Layer] = self._layers(layers)
+
+    def children(self) -> list[Layer]:
+        return self.layers
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        return cls([build_layer(spec) for spec in config["layers"]])
 
     def add(self, layer: Layer) -> Sequential:
         """Append a layer; returns self."""
@@ -52,32 +55,15 @@ class Sequential(Layer):
         return self
 
     def config(self) -> dict:
-        return {"layers": [{"class": type(layer).__name__, "config": layer.config()} for layer in self.layers]}
+        return {"layers": [layer_spec(layer) for layer in self.layers]}
 
     def __repr__(self) -> str:
-        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        inner = ",\n  ".join(repr(layer).replace("\n", "\n  ") for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
-
-    @property
-    def dtype(self):
-        for layer in self.layers:
-            if layer.params:
-                return layer.dtype
-        return super().dtype
-
-    def astype(self, dtype) -> Sequential:
-        for layer in self.layers:
-            layer.astype(dtype)
-        self._dtype = np.dtype(dtype)
-        return self
-
-    def zero_grad(self) -> None:
-        for layer in self.layers:
-            layer.zero_grad()
 
     def forward(self, x, training=False):
         for layer in self.layers:
-            x = layer.forward(x, training)
+            x = layer.forward(x, training=training)
         return x
 
     def backward(self, grad_out):
@@ -96,26 +82,39 @@ class Sequential(Layer):
 
     def fit(self, X, y, epochs: int = 1, batch_size: int = 32, optimizer="adam", loss="cross_entropy",
             validation_data=None, early_stopping=None, schedule=None, shuffle: bool = True, seed=None,
-            verbose: bool = True, blas_threads: int | None = 1) -> dict[str, list[float]]:
+            verbose: bool = True, blas_threads: int | None = 1, progress=None) -> dict[str, list[float]]:
         """Train on (X, y) by minibatches; returns the history of each logged value per epoch.
 
         ``optimizer`` is an Optimizer or a name ("adam", "sgd"...) built with
         torch's defaults; ``loss`` a Loss or its name; ``validation_data`` a
         pair (X_val, y_val); ``early_stopping`` an :class:`EarlyStopping` or a
-        patience; ``schedule`` sets the learning rate each epoch. One line per
-        epoch (loss, accuracy, validation figures, time) goes to stderr unless
-        ``verbose`` is false.
+        patience; ``schedule`` sets the learning rate each epoch.
+
+        ``progress`` (a :class:`seqdl.progress.ProgressReporter`) is updated
+        with the epochs done and each epoch's figures, and given one line per
+        epoch (loss, accuracy, validation figures, time) and the early-stopping
+        notice. Without one, a :class:`seqdl.progress.Progress` on stderr shows
+        them unless ``verbose`` is false.
 
         ``blas_threads`` caps BLAS threads while training (None leaves them
         alone): minibatch GEMMs are small, and threaded BLAS on them is slower
         on an idle machine and dozens of times slower on a busy one.
         """
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
-            return self._fit(X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping,
-                             schedule, shuffle, seed, verbose)
+        from ..progress import NullProgress, Progress
+
+        owned = progress is None
+        if owned:
+            progress = Progress(epochs, unit="epochs", desc="fit") if verbose else NullProgress()
+        try:
+            with threadpool_limits(limits=blas_threads, user_api="blas"):
+                return self._fit(X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping,
+                                 schedule, shuffle, seed, progress)
+        finally:
+            if owned:
+                progress.close()
 
     def _fit(self, X, y, epochs, batch_size, optimizer, loss, validation_data, early_stopping, schedule,
-             shuffle, seed, verbose):
+             shuffle, seed, progress):
         loss = _losses.get(loss)
         optimizer = _optim.get(optimizer, self)
         X = self._inputs(X)
@@ -142,10 +141,9 @@ class Sequential(Layer):
                 record.update({f"val_{k}": v for k, v in val.items()})
             for key, value in record.items():
                 history.setdefault(key, []).append(value)
-            if verbose:
-                figures = "  ".join(f"{k} {v:.4f}" for k, v in record.items())
-                print(f"epoch {epoch + 1}/{epochs}  {figures}  ({time.perf_counter() - started:.2f}s)",
-                      file=sys.stderr, flush=True)
+            figures = "  ".join(f"{k} {v:.4f}" for k, v in record.items())
+            progress.write(f"epoch {epoch + 1}/{epochs}  {figures}  ({time.perf_counter() - started:.2f}s)")
+            progress.update(epoch + 1, epochs, **record)
             if early_stopping is not None:
                 monitor = early_stopping.monitor if early_stopping.monitor in record else "loss"
                 score = record[monitor] * (-1.0 if "accuracy" in monitor else 1.0)
@@ -154,9 +152,7 @@ class Sequential(Layer):
                     if early_stopping.restore_best:
                         best_params = self._snapshot()
                 elif epoch - best_epoch >= early_stopping.patience:
-                    if verbose:
-                        print(f"early stopping: no {monitor} improvement for {early_stopping.patience} epochs",
-                              file=sys.stderr, flush=True)
+                    progress.write(f"early stopping: no {monitor} improvement for {early_stopping.patience} epochs")
                     break
         if best_params is not None:
             self._restore(best_params)
@@ -217,14 +213,13 @@ class Sequential(Layer):
 
     # -- files ----------------------------------------------------------------
     def save(self, path) -> None:
-        """Write the architecture (JSON) and parameters/buffers (npz) atomically; no pickle."""
-        if any(isinstance(layer, Sequential) for layer in self.layers):
-            raise ValueError("cannot save a Sequential nested in a Sequential; build one flat model instead")
-        arrays = {}
-        for i, layer in enumerate(self.layers):
-            for store in (layer.params, layer.buffers):
-                arrays.update({f"{i}.{name}": value for name, value in store.items()})
-        save_npz(path, arrays, {"format": FILE_FORMAT, "version": FILE_VERSION, **self.config()})
+        """Write the architecture (JSON) and parameters/buffers (npz) atomically; no pickle.
+
+        Nested containers are described recursively and their arrays named by
+        path (``"2.0.weight"``).
+        """
+        save_npz(path, {**self.params, **self.buffers}, {"format": FILE_FORMAT, "version": FILE_VERSION,
+                                                         **self.config()})
 
     @classmethod
     def load(cls, path) -> Sequential:
@@ -233,27 +228,22 @@ class Sequential(Layer):
         if meta.get("format") != FILE_FORMAT or meta.get("version") != FILE_VERSION:
             raise ModelFileError(f"not a {FILE_FORMAT} model file (format {meta.get('format')!r}, "
                                  f"version {meta.get('version')!r})", path=str(path))
-        layers = []
         try:
-            for i, spec in enumerate(meta["layers"]):
-                layer_cls = Layer.registry.get(spec["class"])
-                if layer_cls is None:
-                    raise ModelFileError(f"unknown layer class {spec['class']!r}", path=str(path))
-                layer = layer_cls(**spec["config"])
-                for store in (layer.params, layer.buffers):
-                    for name, current in list(store.items()):
-                        saved = arrays.pop(f"{i}.{name}")
-                        if saved.shape != current.shape:
-                            raise ModelFileError(f"layer {i} {name} has shape {saved.shape}, "
-                                                 f"expected {current.shape}", path=str(path))
-                        if store is layer.params:
-                            layer.add_param(name, saved)
-                        else:
-                            store[name] = np.ascontiguousarray(saved)
-                layers.append(layer)
+            model = cls.from_config({"layers": meta["layers"]})
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"corrupt model description ({type(exc).__name__}: {exc})",
                                  path=str(path)) from None
+        floating = [a.dtype for a in arrays.values() if np.issubdtype(a.dtype, np.floating)]
+        if floating and floating[0] != model.dtype:
+            model.astype(floating[0])
+        for name, current in {**model.params, **model.buffers}.items():
+            saved = arrays.pop(name, None)
+            if saved is None:
+                raise ModelFileError(f"missing array {name}", path=str(path))
+            if saved.shape != current.shape:
+                raise ModelFileError(f"layer {name.rpartition('.')[0]} {name.rpartition('.')[2]} has shape "
+                                     f"{saved.shape}, expected {current.shape}", path=str(path))
+            current[...] = saved
         if arrays:
             raise ModelFileError(f"unexpected arrays {sorted(arrays)}", path=str(path))
-        return cls(layers)
+        return model

@@ -82,3 +82,17 @@ def planted(tmp_path: Path, words: int = 1500, dim: int = 32, pairs_per_relation
 def planted_files(tmp_path) -> Planted:
     """The default :func:`planted` set in the test's temporary folder."""
     return planted(tmp_path)
+
+
+@pytest.fixture
+def run_analogy(cli_with_plugins):
+    """``run_analogy(args, *extra_plugins)``: invoke a CLI with the analogy plugin (and the extras) in-process."""
+    from click.testing import CliRunner
+
+    import seqdl_analogy
+
+    def run(args, *extra_plugins):
+        extras = {f"extra{number}": plugin for number, plugin in enumerate(extra_plugins)}
+        return CliRunner().invoke(cli_with_plugins(analogy=seqdl_analogy, **extras), args)
+
+    return run

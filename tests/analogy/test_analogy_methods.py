@@ -82,11 +82,23 @@ def test_unknown_words_are_all_named():
 def test_evaluation_counts_oov_and_reports_progress(tmp_path):
     path = tmp_path / "q.txt"
     path.write_text(": royal\nman woman king queen\nMAN WOMAN KING QUEEN\n\n: broken\nman woman pear apple\n")
-    done = []
-    score = evaluate_analogies(_toy(), read_questions(path), cos_add, progress=done.append)
+    updates = []
+
+    class Recorder:
+        def update(self, done, total=None, **fields):
+            updates.append((done, total))
+
+        def write(self, line):
+            raise AssertionError("evaluation has no messages")
+
+        def close(self):
+            raise AssertionError("the caller closes its progress")
+
+    score = evaluate_analogies(_toy(), read_questions(path), cos_add, progress=Recorder())
     assert [(s.section, s.correct, s.answered, s.skipped) for s in score.sections] == [
         ("royal", 2, 2, 0), ("broken", 0, 0, 1)]
-    assert sum(done) == 3
+    assert updates[0] == (1, 3) and updates[-1] == (3, 3)
+    assert [done for done, _ in updates] == sorted(done for done, _ in updates)
     summary = score.as_dict()
     assert summary["questions"] == 3 and summary["skipped_oov"] == 1
     assert summary["total"]["accuracy"] == 1.0 and summary["oov_ratio"] == pytest.approx(1 / 3)

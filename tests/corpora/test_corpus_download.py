@@ -11,12 +11,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
-import seqdl_corpora
-from seqdl.cli import make_cli
 from seqdl.errors import InputError
-from seqdl.plugins import PluginHost
 from seqdl_corpora.catalog import BUILTIN, Corpus, load_catalog
 from seqdl_corpora.download import DownloadError, cache_dir, fetch
 
@@ -200,12 +196,6 @@ def test_bad_catalog_file_is_one_clear_error(tmp_path, content, message):
     assert str(path) in str(info.value)
 
 
-def _cli():
-    host = PluginHost()
-    host.register(seqdl_corpora, name="corpora")
-    return make_cli(host)
-
-
 def _catalog_env(server: _Server, tmp_path: Path, sha: str | None = None) -> dict[str, str]:
     entry = _entry(server, name="local-text", sha256=sha or hashlib.sha256(TEXT).hexdigest())
     path = tmp_path / "catalog.json"
@@ -213,35 +203,35 @@ def _catalog_env(server: _Server, tmp_path: Path, sha: str | None = None) -> dic
     return {"SEQDL_CORPORA_CATALOG": str(path), "SEQDL_CACHE": str(tmp_path / "cache")}
 
 
-def test_cli_get_prints_paths_and_progress_unless_quiet(server, tmp_path):
+def test_cli_get_prints_paths_and_progress_unless_quiet(server, tmp_path, run_corpus):
     env = _catalog_env(server, tmp_path)
-    result = CliRunner().invoke(_cli(), ["corpus", "get", "local-text"], env=env)
+    result = run_corpus(["corpus", "get", "local-text"], env={**env, "SEQDL_PROGRESS": "1"})
     assert result.exit_code == 0, result.output
     path = Path(result.stdout.strip())
     assert path == tmp_path / "cache" / "corpora" / "local-text" / "corpus.txt"
     assert path.read_bytes() == TEXT
     assert "100%" in result.stderr
-    quiet = CliRunner().invoke(_cli(), ["corpus", "get", "local-text", "--quiet", "--dir", str(tmp_path / "d")],
-                               env=env)
+    quiet = run_corpus(["corpus", "get", "local-text", "--quiet", "--dir", str(tmp_path / "d")],
+                       env={**env, "SEQDL_PROGRESS": "1"})
     assert quiet.exit_code == 0 and quiet.stderr == ""
     assert Path(quiet.stdout.strip()).read_bytes() == TEXT
 
 
-def test_cli_get_bad_checksum_is_one_line_and_nonzero(server, tmp_path):
+def test_cli_get_bad_checksum_is_one_line_and_nonzero(server, tmp_path, run_corpus):
     env = _catalog_env(server, tmp_path, sha="1" * 64)
-    result = CliRunner().invoke(_cli(), ["corpus", "get", "local-text", "-q"], env=env)
+    result = run_corpus(["corpus", "get", "local-text", "-q"], env=env)
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: could not get corpus 'local-text'")
     assert len(result.stderr.strip().splitlines()) == 1
     assert _leftovers(tmp_path / "cache" / "corpora") == []
 
 
-def test_cli_list_and_unknown_name(server, tmp_path):
+def test_cli_list_and_unknown_name(server, tmp_path, run_corpus):
     env = _catalog_env(server, tmp_path)
-    listed = CliRunner().invoke(_cli(), ["corpus", "list", "--json"], env=env)
+    listed = run_corpus(["corpus", "list", "--json"], env=env)
     names = [item["name"] for item in json.loads(listed.stdout)]
     assert "local-text" in names and "text8" in names
-    text = CliRunner().invoke(_cli(), ["corpus", "list"], env=env).stdout
+    text = run_corpus(["corpus", "list"], env=env).stdout
     assert "tiny-shakespeare" in text and "licence:" in text
-    unknown = CliRunner().invoke(_cli(), ["corpus", "get", "nope"], env=env)
+    unknown = run_corpus(["corpus", "get", "nope"], env=env)
     assert unknown.exit_code == 1 and "unknown corpus 'nope'" in unknown.stderr and "text8" in unknown.stderr

@@ -7,11 +7,7 @@ import io
 import json
 from collections import Counter
 
-from click.testing import CliRunner
 
-import seqdl_corpora
-from seqdl.cli import make_cli
-from seqdl.plugins import PluginHost
 from seqdl_corpora import demo
 
 SMALL = demo.DemoSize().scaled(0.1)
@@ -58,17 +54,15 @@ def test_questions_cover_each_relation_in_both_directions():
     assert all(len(line.split()) == 4 for line in lines if not line.startswith(": "))
 
 
-def test_cli_demo_writes_corpus_and_questions(tmp_path):
-    host = PluginHost()
-    host.register(seqdl_corpora, name="corpora")
+def test_cli_demo_writes_corpus_and_questions(tmp_path, run_corpus):
     out, questions = tmp_path / "demo.txt", tmp_path / "q.txt"
-    result = CliRunner().invoke(make_cli(host), ["corpus", "demo", "-o", str(out), "--scale", "0.1",
-                                                 "--seed", "2", "--questions", str(questions)])
+    result = run_corpus(["corpus", "demo", "-o", str(out), "--scale", "0.1", "--seed", "2",
+                         "--questions", str(questions)])
     assert result.exit_code == 0, result.output
     assert out.read_text() == _text(2)
     assert questions.read_text().startswith(": capital-country\n")
     assert "sentences" in result.stderr
-    quiet = CliRunner().invoke(make_cli(host), ["corpus", "demo", "-o", str(out), "--scale", "0.01", "-q"])
+    quiet = run_corpus(["corpus", "demo", "-o", str(out), "--scale", "0.01", "-q"])
     assert quiet.exit_code == 0 and quiet.stderr == ""
 
 

@@ -12,21 +12,26 @@ import seqdl
 from seqdl.cli import make_cli
 from seqdl.errors import CorpusError
 
-HEAVY = ("numba", "sklearn", "matplotlib", "scipy", "torch", "gensim")
+HEAVY = ("numpy", "numba", "sklearn", "matplotlib", "scipy", "torch", "gensim")
+
+
+def _probe(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh interpreter, then print which HEAVY modules it imported (the last stdout line)."""
+    code += f"\nimport sys\nprint(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result
 
 
 def test_help_imports_no_heavy_library():
-    probe = (
+    result = _probe(
         "import sys, runpy\n"
         "sys.argv = ['seqdl', '--help']\n"
         "try:\n"
         "    runpy.run_module('seqdl', run_name='__main__')\n"
         "except SystemExit as exit:\n"
         "    assert exit.code in (0, None), exit.code\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[-1] == "[]", result.stdout
     assert "Commands:" in result.stdout
     assert result.stderr == ""  # no built-in plugin warns
@@ -34,18 +39,31 @@ def test_help_imports_no_heavy_library():
 
 def test_every_command_help_imports_no_heavy_library():
     names = sorted(make_cli().commands)
-    probe = (
-        "import sys\n"
+    result = _probe(
         "from click.testing import CliRunner\n"
         "from seqdl.cli import make_cli\n"
         "cli = make_cli()\n"
         f"for name in {names!r}:\n"
         "    result = CliRunner().invoke(cli, [name, '--help'])\n"
         "    assert result.exit_code == 0, (name, result.output)\n"
-        f"print(sorted(m for m in {HEAVY!r} if m in sys.modules))\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_command_plugins_import_nothing_heavy_for_help_of_every_subcommand():
+    """The analogy, tsne and corpora plugins, down to each subcommand's --help, load no numpy."""
+    result = _probe(
+        "import os\n"
+        "os.environ['SEQDL_LOAD_PLUGINS'] = 'analogy,tsne,corpora'\n"
+        "from click.testing import CliRunner\n"
+        "from seqdl.cli import make_cli\n"
+        "cli = make_cli()\n"
+        "for name in ('analogy', 'similar', 'project', 'plugins'):\n"
+        "    assert CliRunner().invoke(cli, [name, '--help']).exit_code == 0, name\n"
+        "for group in ('evaluate', 'corpus'):\n"
+        "    for sub in cli.commands[group].commands:\n"
+        "        assert CliRunner().invoke(cli, [group, sub, '--help']).exit_code == 0, (group, sub)\n"
+    )
     assert result.stdout.strip() == "[]"
 
 

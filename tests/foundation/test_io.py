@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from seqdl.errors import ModelFileError
+from seqdl.errors import InputError, ModelFileError
 from seqdl.io import atomic_write, load_npz, save_npz
 
 
@@ -108,3 +108,50 @@ def test_atomic_write_into_a_missing_folder_names_the_folder(tmp_path):
         with atomic_write(tmp_path / "nowhere" / "out.txt") as fh:
             fh.write("never")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_atomic_write_names_the_output_for_a_failed_write_only(tmp_path):
+    import errno
+    import urllib.error
+
+    out = tmp_path / "out.txt"
+    with pytest.raises(InputError, match="out.txt: cannot write: No space left on device"):
+        with atomic_write(out) as fh:
+            fh.write("x")
+            raise OSError(errno.ENOSPC, "No space left on device")
+    # Errors of the caller's own work inside the block are not write errors: they pass through as they are.
+    with pytest.raises(urllib.error.URLError):
+        with atomic_write(out) as fh:
+            raise urllib.error.URLError("mirror down")
+    with pytest.raises(FileNotFoundError):
+        with atomic_write(out) as fh:
+            open(tmp_path / "missing-input.txt")
+    assert list(tmp_path.iterdir()) == []  # no output, no temporary file
+
+
+def test_check_output_refuses_an_empty_name():
+    from seqdl.io import check_output
+
+    with pytest.raises(InputError, match="empty file name"):
+        check_output("")
+
+
+def test_read_text_hints_at_utf16_and_drops_a_utf8_bom(tmp_path):
+    from seqdl.io import encoding_hint, read_text
+
+    bom = tmp_path / "bom.txt"
+    bom.write_bytes("\ufeffking queen\n".encode("utf-8"))
+    assert read_text(bom) == "king queen\n"
+    for encoding, name in (("utf-16", "UTF-16"), ("utf-16-le", "UTF-16"), ("utf-32", "UTF-32")):
+        path = tmp_path / f"{encoding}.txt"
+        path.write_text("king queen man woman\n", encoding=encoding)
+        with pytest.raises(InputError, match=f"not UTF-8 text .*looks like {name}: re-encode it as UTF-8"):
+            read_text(path, "questions file")
+    latin = tmp_path / "latin1.txt"
+    latin.write_bytes("café\n".encode("latin-1"))
+    with pytest.raises(InputError) as info:
+        read_text(latin)
+    assert "byte 3" in str(info.value) and "looks like" not in str(info.value)
+    assert encoding_hint(b"plain ascii") == ""
+    with pytest.raises(InputError, match="no such questions file"):
+        read_text(tmp_path / "missing.txt", "questions file")

@@ -20,8 +20,8 @@ def test_patience_stops_and_keeps_the_best_model(tmp_path):
     assert history.stopped_early and history.steps < 400
     assert history.stale_evaluations == 3
     assert history.best_val_loss == min(history.val_loss) < history.val_loss[-1]
-    saved, meta = LanguageModel.load(tmp_path / "m.npz")
-    assert meta["steps"] == history.best_step
+    saved = LanguageModel.load(tmp_path / "m.npz")
+    assert saved.meta["steps"] == history.best_step
     val = load_corpus(corpus, tmp_path, "char", val_fraction=0.1, vocab=saved.vocab).val_ids
     assert evaluate(saved, val, 8, 4) == pytest.approx(history.best_val_loss, rel=1e-6)
     assert evaluate(model, val, 8, 4) > history.best_val_loss

@@ -20,8 +20,8 @@ from seqdl.lm.pipeline import fit_corpus
 from seqdl.lm.training import TrainConfig
 from seqdl.plugins import PluginHost
 
-SMALL = {"embedding_dim": 8, "hidden_size": 16, "num_layers": 2}
-CLI_SMALL = ["--embedding", "8", "--hidden", "16", "--layers", "2", "--seq-len", "8", "--batch-size", "4",
+SMALL = {"embedding_dim": 8, "hidden_size": 16, "num_layers": 2, "dropout": 0.2, "cell": "gru"}
+CLI_SMALL = ["--embedding", "8", "--hidden", "16", "--layers", "2", "--dropout", "0.2", "--seq-len", "8", "--batch-size", "4",
              "--workers", "1", "--seed", "3", "--optimizer", "adamw", "--lr-schedule", "cosine", "--warmup", "3",
              "-q"]
 
@@ -77,8 +77,8 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, stop):
     for a, b in zip(_weights(full), _weights(resumed), strict=True):
         assert np.array_equal(a, b)
     # the model file written at the end is the same as well
-    assert all(np.array_equal(a, b) for a, b in zip(_weights(LanguageModel.load(tmp_path / "full.npz")[0]),
-                                                    _weights(LanguageModel.load(tmp_path / "part.npz")[0])))
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(LanguageModel.load(tmp_path / "full.npz")),
+                                                    _weights(LanguageModel.load(tmp_path / "part.npz"))))
 
 
 def test_a_resumed_run_differs_if_the_state_were_not_restored(tmp_path):
@@ -115,7 +115,7 @@ def test_cli_stop_then_resume_matches_one_run(tmp_path):
     second = _cli(["train", str(corpus), "-o", str(tmp_path / "two.npz"), "--resume", str(ckpt), "--steps", "25",
                    "--workers", "1", "-q"])
     assert second.exit_code == 0, second.output
-    a, b = LanguageModel.load(tmp_path / "one.npz")[0], LanguageModel.load(tmp_path / "two.npz")[0]
+    a, b = LanguageModel.load(tmp_path / "one.npz"), LanguageModel.load(tmp_path / "two.npz")
     assert all(np.array_equal(x, y) for x, y in zip(_weights(a), _weights(b), strict=True))
 
 
@@ -195,5 +195,5 @@ def test_sigterm_writes_a_checkpoint_that_resumes_bit_identically(tmp_path):
     assert result.exit_code == 0, result.output
     one = _cli(["train", str(corpus), "-o", str(tmp_path / "one.npz"), "--steps", str(steps + 5), *CONSTANT])
     assert one.exit_code == 0, one.output
-    a, b = LanguageModel.load(tmp_path / "one.npz")[0], LanguageModel.load(tmp_path / "m.npz")[0]
+    a, b = LanguageModel.load(tmp_path / "one.npz"), LanguageModel.load(tmp_path / "m.npz")
     assert all(np.array_equal(x, y) for x, y in zip(_weights(a), _weights(b), strict=True))

@@ -68,7 +68,7 @@ def test_cosine_pca_ignores_vector_length_euclidean_does_not(clusters):
 
 def test_perplexity_must_be_below_the_number_of_points(clusters):
     vectors = clusters[1][:10]
-    with pytest.raises(seqdl.SeqdlError, match=r"perplexity 10 must be .* below the number of points \(10\); try"):
+    with pytest.raises(seqdl.SeqdlError, match=r"perplexity: .* below the number of points \(10\), got 10; try"):
         seqdl.project(vectors, perplexity=10, max_iter=250)
     assert seqdl.project(vectors, perplexity=9, max_iter=250).shape == (10, 2)
 
@@ -83,13 +83,13 @@ def test_too_few_points(rows, method, message, clusters):
 
 
 @pytest.mark.parametrize("options, message", [
-    ({"metric": "manhattan"}, "t-SNE: unknown metric 'manhattan' (choose from cosine, euclidean)"),
-    ({"max_iter": 10}, "t-SNE max_iter must be at least 250, got 10"),
-    ({"init": "spectral"}, "t-SNE: unknown init 'spectral' (choose from pca, random)"),
-    ({"workers": 0}, "t-SNE workers must be at least 1, got 0"),
-    ({"perplexity": "abc"}, "t-SNE perplexity must be a number, got 'abc'"),
-    ({"max_iter": "lots"}, "t-SNE max_iter must be an integer, got 'lots'"),
-    ({"workers": 1.5}, "t-SNE workers must be an integer, got 1.5"),
+    ({"metric": "manhattan"}, "metric: unknown metric 'manhattan' for t-SNE (choose from cosine, euclidean)"),
+    ({"max_iter": 10}, "max_iter: t-SNE needs at least 250 iterations, got 10"),
+    ({"init": "spectral"}, "init: unknown t-SNE init 'spectral' (choose from pca, random)"),
+    ({"workers": 0}, "workers: t-SNE needs at least 1 worker, got 0"),
+    ({"perplexity": "abc"}, "perplexity: t-SNE needs a number, got 'abc'"),
+    ({"max_iter": "lots"}, "max_iter: t-SNE needs an integer, got 'lots'"),
+    ({"workers": 1.5}, "workers: t-SNE needs an integer, got 1.5"),
     ({"learning_rate": -1.0}, "t-SNE: The 'learning_rate' parameter of TSNE must be"),
     ({"perplexity": 5, "n_neighbours": 3}, "projection 'tsne' has no option 'n_neighbours' (it takes: perplexity,"),
 ])

@@ -50,7 +50,7 @@ def test_in_process_plugin_is_selected_by_method(tmp_path, vectors_file, kv):
     assert host.owner("projections", "tsne") == "tsne"
 
     out = tmp_path / "swap.csv"
-    result = CliRunner().invoke(make_cli(host), ["project", "--vectors", str(vectors_file), "--top", "10",
+    result = CliRunner().invoke(make_cli(host), ["project", "--vectors", str(vectors_file), "--limit", "10",
                                                  "--method", "swap", "-O", "scale=2.5", "-o", str(out)])
     assert result.exit_code == 0, result.output
     words, xy = read_csv(out)
