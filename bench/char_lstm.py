@@ -20,7 +20,7 @@ import threadpoolctl
 import torch
 
 from seqdl.lm import LanguageModel, TokenVocabulary, TrainConfig, Trainer, evaluate, read_text, split_tokens
-from seqdl.lm.fit import split_ids
+from seqdl.lm.pipeline import split_ids
 from seqdl.lm.training import split_streams, stream_batches
 
 

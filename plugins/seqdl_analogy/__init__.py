@@ -15,11 +15,19 @@ from seqdl import hookimpl
 
 @hookimpl
 def register_commands(cli):
-    """Add ``analogy``, ``similar`` and the ``evaluate`` group."""
+    """Add ``analogy``, ``similar``, and ``analogies``/``similarity`` to seqdl's ``evaluate`` group."""
+    import click
+
     from .cli import analogy_command, evaluate_group, similar_command
 
-    for command in (analogy_command, similar_command, evaluate_group):
+    for command in (analogy_command, similar_command):
         cli.add_command(command)
+    evaluate = cli.commands.get("evaluate")
+    if isinstance(evaluate, click.Group):
+        for command in evaluate_group.commands.values():
+            evaluate.add_command(command)
+    else:  # an older seqdl without the core group
+        cli.add_command(evaluate_group)
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""``seqdl train``: train a character- or word-level LSTM language model on a text file."""
+"""``seqdl train``: train a character- or word-level language model on a text file, resumably."""
 
 from __future__ import annotations
 
@@ -7,65 +7,180 @@ from pathlib import Path
 
 import click
 
+from ..options import FiniteFloat, json_option, quiet_option, seed_option, workers_option
+
+#: Architecture options: model keyword -> flag. On --resume they must match the checkpoint.
+ARCH_FLAGS = {"embedding_dim": "--embedding", "hidden_size": "--hidden", "num_layers": "--layers", "cell": "--cell",
+              "dropout": "--dropout", "tie_weights": "--tie-weights"}
+#: Training options that fix the data order and optimiser state: on --resume they must match too.
+FIXED_FLAGS = {"seq_len": "--seq-len", "batch_size": "--batch-size", "optimizer": "--optimizer"}
+#: Training options a resumed run may change (the rest come from the checkpoint unless given).
+FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--steps", "weight_decay": "--weight-decay",
+              "lr_schedule": "--lr-schedule", "warmup": "--warmup", "eval_every": "--eval-every",
+              "patience": "--patience"}
+
 
 @click.command("train")
 @click.argument("corpus", type=click.Path(path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=Path("model.npz"),
               show_default=True, help="Model file to write (rewritten after every epoch).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Resumable checkpoint, written after every epoch and on Ctrl-C/SIGTERM  "
+                   "[default: OUTPUT with .ckpt.npz]")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Continue the run saved in this checkpoint (same corpus; --steps/--epochs count from its start).")
 @click.option("--level", type=click.Choice(["char", "word"]), default="char", show_default=True,
               help="Model characters, or words and newlines.")
-@click.option("--hidden", type=click.IntRange(min=1), default=256, show_default=True, help="LSTM hidden size.")
+@click.option("--cell", type=click.Choice(["lstm", "gru", "rnn"]), default="lstm", show_default=True,
+              help="Recurrent cell.")
+@click.option("--hidden", type=click.IntRange(min=1), default=256, show_default=True, help="Recurrent hidden size.")
 @click.option("--embedding", type=click.IntRange(min=1), default=64, show_default=True, help="Embedding size.")
-@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked LSTM layers.")
+@click.option("--layers", type=click.IntRange(min=1), default=1, show_default=True, help="Stacked recurrent layers.")
+@click.option("--dropout", type=FiniteFloat(min=0, max=1, max_open=True), default=0.0, show_default=True,
+              help="Dropout between layers while training, in [0, 1).")
+@click.option("--tie-weights", is_flag=True, help="Share the embedding and output weights (needs --embedding = --hidden).")
 @click.option("--seq-len", type=click.IntRange(min=1), default=64, show_default=True,
               help="Tokens per truncated-BPTT window.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Parallel streams through the corpus.")
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=2e-3, show_default=True,
-              help="Adam learning rate.")
-@click.option("--clip", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+@click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd", "rmsprop"]), default="adam",
+              show_default=True, help="Update rule (torch.optim's, with its defaults).")
+@click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=2e-3, show_default=True,
+              help="Peak learning rate.")
+@click.option("--weight-decay", type=FiniteFloat(min=0), default=None,
+              help="Weight decay  [default: the optimiser's, 0.01 for adamw, else 0]")
+@click.option("--lr-schedule", type=click.Choice(["constant", "cosine", "step"]), default="constant",
+              show_default=True, help="cosine: nanoGPT's, down to lr/10; step: x0.1 after each third of the run.")
+@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Updates of linear learning-rate warmup.")
+@click.option("--clip", type=FiniteFloat(min=0, min_open=True), default=5.0, show_default=True,
               help="Clip gradients to this global norm.")
 @click.option("--epochs", type=click.IntRange(min=1), default=5, show_default=True,
               help="Passes over the corpus (ignored with --steps).")
 @click.option("--steps", type=click.IntRange(min=1), default=None, help="Stop after this many updates instead.")
-@click.option("--val-fraction", type=click.FloatRange(min=0, max=1, max_open=True), default=0.1, show_default=True,
+@click.option("--eval-every", type=click.IntRange(min=1), default=None,
+              help="Also compute the validation loss every N updates.")
+@click.option("--patience", type=click.IntRange(min=1), default=None,
+              help="Stop after K validations in a row without a new best; OUTPUT is the best model.")
+@click.option("--val-fraction", type=FiniteFloat(min=0, max=1, max_open=True), default=0.1, show_default=True,
               help="Tail of the corpus held out for the validation loss.")
-@click.option("--max-words", type=click.IntRange(min=1), default=10000, show_default=True,
+@click.option("--max-vocab", "--max-words", "max_vocab", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Word level: keep the N most frequent words, the rest become <unk>.")
-@click.option("--workers", type=click.IntRange(min=1), default=None,
-              help="Training threads (batch rows split between them)  [default: all cores]")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Random seed for the initial weights.")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress or summary on stderr.")
-def train_command(corpus: Path, output: Path, level: str, hidden: int, embedding: int, layers: int, seq_len: int,
-                  batch_size: int, lr: float, clip: float, epochs: int, steps: int | None, val_fraction: float,
-                  max_words: int, workers: int | None, seed: int | None, as_json: bool, quiet: bool) -> None:
-    """Train an LSTM language model on CORPUS, a UTF-8 text file, and save it to OUTPUT.
+@workers_option("Training threads (batch rows split between them)  [default: all cores]")
+@seed_option("Random seed for the initial weights.")
+@json_option
+@quiet_option
+@click.pass_context
+def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Path | None, resume: Path | None,
+                  level: str, cell: str, hidden: int, embedding: int, layers: int, dropout: float, tie_weights: bool,
+                  seq_len: int, batch_size: int, optimizer: str, lr: float, weight_decay: float | None,
+                  lr_schedule: str, warmup: int, clip: float, epochs: int, steps: int | None,
+                  eval_every: int | None, patience: int | None, val_fraction: float, max_vocab: int, workers: int | None,
+                  seed: int | None, as_json: bool, quiet: bool) -> None:
+    """Train a recurrent language model on CORPUS, a UTF-8 text file, and save it to OUTPUT.
 
-    Truncated BPTT over contiguous streams with Adam and gradient clipping;
-    progress with loss and tokens/s on stderr. Then 'seqdl generate' writes
-    text with it.
+    Truncated BPTT over contiguous streams with gradient clipping; progress
+    with loss and tokens/s on stderr. A checkpoint is kept so that an
+    interrupted run (Ctrl-C, SIGTERM) continues exactly with --resume. Then
+    'seqdl generate' writes text with the model and 'seqdl evaluate
+    perplexity' scores it.
     """
-    from ..errors import InputError
-    from ..lm.fit import fit_corpus
+    from ..io import check_input, check_output, to_json
+    from ..lm.checkpoint import Checkpoint
+    from ..lm.pipeline import fit_corpus
     from ..lm.training import TrainConfig
+    from ..progress import Progress
 
-    if not output.parent.is_dir():
-        raise InputError("the output folder does not exist", path=str(output.parent))
-    workers = workers or os.cpu_count() or 1
-    config = TrainConfig(seq_len=seq_len, batch_size=batch_size, lr=lr, clip=clip, epochs=epochs, steps=steps,
-                         workers=workers)
-    report = None if quiet else (lambda line: click.echo(line, err=True))
-    model, history = fit_corpus(corpus, output, level=level, embedding_dim=embedding, hidden_size=hidden,
-                                num_layers=layers, config=config, val_fraction=val_fraction, max_words=max_words,
-                                seed=seed, report=report)
+    given = {name for name in ctx.params
+             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
+    check_input(corpus, "corpus file")
+    checkpoint = checkpoint or output.with_name(output.name.removesuffix(".npz") + ".ckpt.npz")
+    check_output(output, inputs=[corpus] + ([resume] if resume else []), others=[checkpoint])
+    check_output(checkpoint, inputs=[corpus], others=[output])
+    params = dict(ctx.params)
+    arch = {"embedding_dim": embedding, "hidden_size": hidden, "num_layers": layers, "cell": cell,
+            "dropout": dropout, "tie_weights": tie_weights}
+    resumed = None
+    if resume is not None:
+        resumed = Checkpoint(resume)
+        _merge_resume(resumed, params, arch, given, level, val_fraction)
+    model_options = _model_options(arch)
+    config = TrainConfig(seq_len=params["seq_len"], batch_size=params["batch_size"], lr=params["lr"],
+                         clip=params["clip"], epochs=params["epochs"], steps=params["steps"],
+                         workers=workers or os.cpu_count() or 1, optimizer=params["optimizer"],
+                         weight_decay=params["weight_decay"], lr_schedule=params["lr_schedule"],
+                         warmup=params["warmup"], eval_every=params["eval_every"],
+                         patience=params["patience"])
+    run = {}
+    with Progress(unit="steps", desc="train", quiet=quiet) as progress:
+        try:
+            model, history = fit_corpus(corpus, output, level=level, model_options=model_options, config=config,
+                                        val_fraction=params["val_fraction"], max_words=max_vocab, seed=seed,
+                                        progress=progress, checkpoint=checkpoint, resume=resumed,
+                                        on_ready=lambda trainer: run.update(trainer=trainer))
+        except KeyboardInterrupt:
+            if "trainer" in run:
+                click.echo(f"Saved the run at step {run['trainer'].steps} to {checkpoint}; continue it with: "
+                           f"seqdl train {corpus} -o {output} --resume {checkpoint}", err=True)
+            raise
     if as_json:
-        import json
-
-        click.echo(json.dumps({"output": str(output), "level": level, "vocab_size": model.vocab_size,
-                               "steps": history.steps, "train_loss": history.train_loss,
-                               "val_loss": history.val_loss, "tokens_per_second": history.tokens_per_second}))
+        click.echo(to_json({"output": str(output), "checkpoint": str(checkpoint), "level": model.vocab.level,
+                            "vocab_size": model.vocab_size, "steps": history.steps,
+                            "train_loss": history.train_loss, "val_loss": history.val_loss,
+                            "best_val_loss": history.best_val_loss, "best_step": history.best_step,
+                            "stopped_early": history.stopped_early,
+                            "tokens_per_second": history.tokens_per_second}))
     if not quiet:
-        val = f", val loss {history.val_loss[-1]:.4f}" if history.val_loss else ""
-        click.echo(f"wrote {output}: {level} model, vocabulary {model.vocab_size}, {history.steps} steps, "
-                   f"train loss {history.train_loss[-1]:.4f}{val}", err=True)
+        val = (f", best val loss {history.best_val_loss:.4f} (step {history.best_step}, the model saved)"
+               if history.best_val_loss is not None else "")
+        click.echo(f"wrote {output}: {model.vocab.level} model, vocabulary {model.vocab_size}, {history.steps} "
+                   f"steps, train loss {history.train_loss[-1]:.4f}{val}, {history.tokens_per_second:,.0f} tokens/s", err=True)
+
+
+def _model_options(arch: dict) -> dict:
+    """The architecture keywords this build's LanguageModel takes; a non-default one it lacks is an error."""
+    import inspect
+
+    from ..lm.model import LanguageModel
+
+    if arch["tie_weights"] and arch["embedding_dim"] != arch["hidden_size"]:
+        raise click.UsageError(f"--tie-weights needs --embedding equal to --hidden "
+                               f"(got {arch['embedding_dim']} and {arch['hidden_size']})")
+    accepted = inspect.signature(LanguageModel).parameters
+    defaults = {"cell": "lstm", "dropout": 0.0, "tie_weights": False}
+    options = {}
+    for name, value in arch.items():
+        if name in accepted:
+            options[name] = value
+        elif value != defaults.get(name, value):
+            raise click.UsageError(f"{ARCH_FLAGS[name]} is not supported by this build's language model")
+    return options
+
+
+def _merge_resume(resumed, params: dict, arch: dict, given: set, level: str, val_fraction: float) -> None:
+    """Take the checkpoint's options, refusing given ones that contradict its architecture or data order."""
+    def mismatch(flag, ours, theirs):
+        raise click.UsageError(f"{flag} {ours} does not match the checkpoint {resumed.path} ({flag} {theirs})")
+
+    saved_arch = resumed.model_config
+    for name, flag in ARCH_FLAGS.items():
+        option = flag.lstrip("-").replace("-", "_")
+        if name in saved_arch:
+            if option in given and arch[name] != saved_arch[name]:
+                mismatch(flag, arch[name], saved_arch[name])
+            arch[name] = saved_arch[name]
+    saved_level = resumed.header["model"].get("level")
+    if "level" in given and level != saved_level:
+        mismatch("--level", level, saved_level)
+    saved_val = resumed.data.get("val_fraction")
+    if "val_fraction" in given and val_fraction != saved_val:
+        mismatch("--val-fraction", val_fraction, saved_val)
+    params["val_fraction"] = saved_val
+    options = resumed.options
+    for name, flag in FIXED_FLAGS.items():
+        if name in given and params[name] != options.get(name):
+            mismatch(flag, params[name], options.get(name))
+        params[name] = options.get(name, params[name])
+    for name in FREE_FLAGS:
+        if name not in given and name in options:
+            params[name] = options[name]

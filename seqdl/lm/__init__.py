@@ -6,7 +6,7 @@ decoder (greedy, sample, beam, a plugin's) can generate from it.
 
 from __future__ import annotations
 
-from .fit import fit_corpus, read_text
+from .pipeline import fit_corpus, read_text
 from .model import LanguageModel
 from .tokens import TokenVocabulary, split_tokens
 from .training import History, TrainConfig, Trainer, evaluate, train

@@ -9,8 +9,9 @@ keeps its line structure; words beyond the ``max_words`` most frequent become
 from __future__ import annotations
 
 import re
+import warnings
 from collections import Counter
-from typing import Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -45,7 +46,11 @@ class TokenVocabulary:
     @classmethod
     def from_tokens(cls, tokens: Sequence[str], level: str, max_words: int | None = None) -> TokenVocabulary:
         """The vocabulary of a token list, sorted; at word level at most ``max_words`` plus ``<unk>``."""
-        counts = Counter(tokens)
+        return cls.from_counts(Counter(tokens), level, max_words)
+
+    @classmethod
+    def from_counts(cls, counts: Counter, level: str, max_words: int | None = None) -> TokenVocabulary:
+        """The vocabulary of token counts, sorted; at word level at most ``max_words`` plus ``<unk>``."""
         if level == "word" and max_words is not None and len(counts) > max_words:
             kept = sorted(counts, key=lambda t: (-counts[t], t))[:max_words]
             return cls(sorted({*kept, UNKNOWN}), level)
@@ -61,14 +66,28 @@ class TokenVocabulary:
             return np.fromiter((self.index[t] for t in tokens), dtype=np.int64, count=len(tokens))
         return np.fromiter((self.index.get(t, unk) for t in tokens), dtype=np.int64, count=len(tokens))
 
-    def encode_prompt(self, text: str) -> list[int]:
-        """Ids of a prompt; a token the model never saw is an :class:`InputError` listing them all."""
+    def encode_prompt(self, text: str, warn: Callable[[str], None] | None = None) -> list[int]:
+        """Ids of a prompt.
+
+        A token the model never saw becomes ``<unk>`` when the vocabulary has
+        it (word level), reported through ``warn`` (default
+        :func:`warnings.warn`); otherwise it is an :class:`InputError`
+        listing them all.
+        """
         tokens = split_tokens(text, self.level)
         unknown = sorted({t for t in tokens if t not in self.index})
         if unknown:
             noun = "characters" if self.level == "char" else "words"
             listed = ", ".join(repr(t) for t in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
-            raise InputError(f"the prompt has {noun} the model never saw in training: {listed}")
+            unk = self.index.get(UNKNOWN)
+            if unk is None:
+                raise InputError(f"the prompt has {noun} the model never saw in training: {listed}")
+            message = f"the prompt has {noun} the model never saw in training, read as {UNKNOWN}: {listed}"
+            if warn is None:
+                warnings.warn(message, stacklevel=2)
+            else:
+                warn(message)
+            return [self.index.get(t, unk) for t in tokens]
         return [self.index[t] for t in tokens]
 
     def decode(self, ids: Sequence[int]) -> str:

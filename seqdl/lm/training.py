@@ -1,27 +1,38 @@
-"""Truncated-BPTT training of a :class:`~seqdl.lm.model.LanguageModel`.
+"""Truncated-BPTT training of a :class:`~seqdl.lm.model.LanguageModel`, resumable at any update.
 
 As the classic char-rnn and PyTorch's word_language_model: the token stream
 is cut into ``batch_size`` contiguous streams read side by side, ``seq_len``
 tokens at a time, and each batch starts from the state the previous batch
-ended in (gradients stop at the batch boundary). Adam, gradient clipping by
-global norm, validation loss on the held-out tail of the corpus.
+ended in (gradients stop at the batch boundary). An optimiser from
+:mod:`seqdl.nn.optim`, a learning-rate schedule per update, gradient clipping
+by global norm, validation loss on the held-out tail of the corpus.
+
+Everything that decides the next update lives in the :class:`Trainer`
+(weights, optimiser state, step, data position, carried state, history), so
+:mod:`seqdl.lm.checkpoint` can save it and a resumed run continues exactly.
 """
 
 from __future__ import annotations
 
 import contextlib
 import math
+import signal
+import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Callable
 
 import numpy as np
 
-from ..errors import CorpusError, TrainingError
+from ..errors import CorpusError, ParameterError, TrainingError
+from ..nn import optim, schedules
 from ..nn.clip import clip_grad_norm
 from ..nn.losses import cross_entropy
-from ..nn.optim import Adam
+from ..progress import NullProgress
 from .model import LanguageModel
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
+LR_SCHEDULES = ("constant", "cosine", "step")
 
 
 @dataclass
@@ -33,16 +44,44 @@ class TrainConfig:
     lr: float = 2e-3
     clip: float = 5.0
     epochs: int = 5
-    #: If set, stop after this many updates instead of after ``epochs``.
+    #: If set, stop after this many updates (counted from the run's start) instead of after ``epochs``.
     steps: int | None = None
     #: Threads for the LSTM layers (batch rows split between them); BLAS runs single-threaded when > 1.
     workers: int = 1
+    optimizer: str = "adam"
+    #: None: the optimiser's own default (torch's: 0 for Adam, SGD, RMSprop; 0.01 for AdamW).
+    weight_decay: float | None = None
+    #: ``constant``; ``cosine`` (nanoGPT: warmup, then cosine to lr/10 at the last update);
+    #: ``step`` (x0.1 after each third of the updates that follow the warmup).
+    lr_schedule: str = "constant"
+    warmup: int = 0
+    #: Validate every N updates as well as after every epoch (None: only after epochs).
+    eval_every: int | None = None
+    #: Stop after this many validations in a row without a new best validation loss (None: never).
+    patience: int | None = None
 
     def __post_init__(self):
-        if min(self.seq_len, self.batch_size, self.epochs, self.workers) < 1 or (self.steps is not None and self.steps < 1):
-            raise ValueError("seq_len, batch_size, epochs, workers and steps must be >= 1")
-        if self.lr <= 0 or self.clip <= 0:
-            raise ValueError("lr and clip must be > 0")
+        for name in ("seq_len", "batch_size", "epochs", "workers"):
+            if getattr(self, name) < 1:
+                raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
+        for name in ("steps", "eval_every", "patience"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
+        for name in ("lr", "clip"):
+            if not math.isfinite(getattr(self, name)) or getattr(self, name) <= 0:
+                raise ParameterError(name, f"must be a finite number > 0, got {getattr(self, name)}")
+        if self.weight_decay is not None and not (math.isfinite(self.weight_decay) and self.weight_decay >= 0):
+            raise ParameterError("weight_decay", f"must be a finite number >= 0, got {self.weight_decay}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ParameterError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ParameterError("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.warmup < 0:
+            raise ParameterError("warmup", f"must be >= 0, got {self.warmup}")
+
+    def to_dict(self) -> dict:
+        """The options as a JSON-ready dict (what a checkpoint stores)."""
+        return asdict(self)
 
 
 @dataclass
@@ -51,6 +90,14 @@ class History:
 
     train_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
+    #: (step, validation loss) of every evaluation, including those of ``eval_every``.
+    evaluations: list[tuple[int, float]] = field(default_factory=list)
+    #: Lowest validation loss so far, and the step it was reached at.
+    best_val_loss: float | None = None
+    best_step: int | None = None
+    #: Validations in a row without a new best (what ``patience`` counts); True once training stopped early.
+    stale_evaluations: int = 0
+    stopped_early: bool = False
     steps: int = 0
     tokens: int = 0
     seconds: float = 0.0
@@ -60,22 +107,47 @@ class History:
         """Training tokens per second of wall time, validation excluded."""
         return self.tokens / self.seconds if self.seconds > 0 else 0.0
 
+    def to_dict(self) -> dict:
+        """The history as a JSON-ready dict."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> History:
+        """The inverse of :meth:`to_dict`."""
+        history = cls(**data)
+        history.evaluations = [(int(s), float(v)) for s, v in history.evaluations]
+        return history
+
 
 def split_streams(ids: np.ndarray, batch_size: int) -> np.ndarray:
-    """Cut ``ids`` into ``batch_size`` contiguous rows (the tail that does not fit is dropped)."""
+    """Cut ``ids`` into ``batch_size`` contiguous rows (the tail that does not fit is dropped).
+
+    A view when ``ids`` allows it (a memory-mapped file stays on disk).
+    """
     length = len(ids) // batch_size
-    return np.ascontiguousarray(ids[:length * batch_size].reshape(batch_size, length))
+    return ids[:length * batch_size].reshape(batch_size, length)
+
+
+def window_starts(streams: np.ndarray, seq_len: int) -> range:
+    """Start column of every (inputs, targets) window along the streams."""
+    return range(0, streams.shape[1] - 1, seq_len)
+
+
+def window(streams: np.ndarray, start: int, seq_len: int) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs and targets (targets shifted by one) of the window at ``start``, as int64 arrays."""
+    stop = min(start + seq_len, streams.shape[1] - 1)
+    return (np.ascontiguousarray(streams[:, start:stop], dtype=np.int64),
+            np.ascontiguousarray(streams[:, start + 1:stop + 1], dtype=np.int64))
 
 
 def stream_batches(streams: np.ndarray, seq_len: int):
     """Yield (inputs, targets) windows (N, <= seq_len) along the streams, targets shifted by one."""
-    for start in range(0, streams.shape[1] - 1, seq_len):
-        stop = min(start + seq_len, streams.shape[1] - 1)
-        yield streams[:, start:stop], streams[:, start + 1:stop + 1]
+    for start in window_starts(streams, seq_len):
+        yield window(streams, start, seq_len)
 
 
-def evaluate(model: LanguageModel, ids: np.ndarray, seq_len: int = 64, batch_size: int = 32) -> float:
-    """Mean cross-entropy (nats per token) of ``model`` on ``ids``, read as carried-state streams."""
+def evaluate_nll(model: LanguageModel, ids: np.ndarray, seq_len: int = 64, batch_size: int = 32) -> tuple[float, int]:
+    """Total cross-entropy (nats) of ``model`` on ``ids`` read as carried-state streams, and the tokens scored."""
     batch_size = max(1, min(batch_size, (len(ids) - 1) // 2 or 1))
     streams = split_streams(ids, batch_size)
     total, count, state = 0.0, 0, None
@@ -86,6 +158,12 @@ def evaluate(model: LanguageModel, ids: np.ndarray, seq_len: int = 64, batch_siz
         count += y.size
     if count == 0:
         raise CorpusError(f"too few tokens ({len(ids)}) to evaluate")
+    return total, count
+
+
+def evaluate(model: LanguageModel, ids: np.ndarray, seq_len: int = 64, batch_size: int = 32) -> float:
+    """Mean cross-entropy (nats per token) of ``model`` on ``ids``, read as carried-state streams."""
+    total, count = evaluate_nll(model, ids, seq_len, batch_size)
     return total / count
 
 
@@ -94,52 +172,194 @@ def _check_finite(value: float, what: str, step: int) -> None:
         raise TrainingError(f"{what} became {value} at step {step}; try a lower --lr or --clip")
 
 
-class Trainer:
-    """One truncated-BPTT update at a time: forward from the carried state, backward, clip, Adam."""
+def make_optimizer(model: LanguageModel, config: TrainConfig) -> optim.Optimizer:
+    """The optimiser ``config`` names, on the model's layers."""
+    cls = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD, "rmsprop": optim.RMSprop}[config.optimizer]
+    kwargs = {} if config.weight_decay is None else {"weight_decay": config.weight_decay}
+    return cls(model.layers, lr=config.lr, **kwargs)
 
-    def __init__(self, model: LanguageModel, config: TrainConfig):
+
+def make_schedule(config: TrainConfig, total_steps: int) -> schedules.Schedule:
+    """The learning rate per update (counted from 0) for a run of ``total_steps`` updates."""
+    if config.warmup >= total_steps:
+        raise ParameterError("warmup", f"is {config.warmup} updates but the run has only {total_steps}")
+    after = total_steps - config.warmup
+    if config.lr_schedule == "cosine":
+        return schedules.warmup_cosine(config.lr, total_steps, config.warmup, min_lr=config.lr / 10)
+    if config.lr_schedule == "step":
+        inner = schedules.StepDecay(config.lr, step_size=max(1, math.ceil(after / 3)), gamma=0.1)
+    else:
+        inner = schedules.Constant(config.lr)
+    return schedules.Warmup(inner, config.warmup) if config.warmup else inner
+
+
+@contextlib.contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C/SIGTERM/SIGHUP until the block ends, so an update is never half applied.
+
+    The held signal is delivered to its previous handler when the block ends.
+    Does nothing outside the main thread (signals are only handled there).
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[tuple[int, object]] = []
+    signums = [getattr(signal, n) for n in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, n)]
+    previous = {s: signal.getsignal(s) for s in signums}
+    for s in signums:
+        signal.signal(s, lambda signum, frame: held.append((signum, frame)))
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        if held:
+            signum, frame = held[0]
+            handler = previous[signum]
+            if callable(handler):
+                handler(signum, frame)
+            elif signum == signal.SIGINT and handler != signal.SIG_IGN:
+                raise KeyboardInterrupt
+
+
+class Trainer:
+    """Truncated-BPTT updates, one at a time or a whole run, with everything a resume needs.
+
+    ``steps`` (updates done), ``epoch`` (epochs completed), ``batch`` (windows
+    done in the current epoch), ``state`` (the carried hidden state),
+    ``history`` and the optimiser state are the position of the run.
+    """
+
+    def __init__(self, model: LanguageModel, config: TrainConfig, total_steps: int | None = None):
         self.model, self.config = model, config
         model.workers = config.workers
-        self.optimizer = Adam(model.layers, lr=config.lr)
+        self.optimizer = make_optimizer(model, config)
+        self.schedule = make_schedule(config, total_steps) if total_steps else schedules.Constant(config.lr)
         self.state = None
         self.steps = 0
+        self.epoch = 0
+        self.batch = 0
+        self.epoch_loss = 0.0
+        self.epoch_tokens = 0
+        self.history = History()
+        #: The dropout RNG state after the last committed update (a Ctrl-C mid-forward has drawn masks since).
+        self.rng_state = model.get_rng_state() if hasattr(model, "get_rng_state") else None
 
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         """Train on inputs ``x`` and targets ``y`` (N, T) after the carried state; return the loss."""
         model = self.model
-        self.steps += 1
         model.zero_grad()
         # Divergence is reported by the finiteness checks, as one TrainingError, not by numpy warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            logits, self.state = model.forward(x, self.state, training=True)
+            logits, new_state = model.forward(x, self.state, training=True)
             loss, grad = cross_entropy(logits, y)
-            _check_finite(loss, "the training loss", self.steps)
+            _check_finite(loss, "the training loss", self.steps + 1)
             model.backward(grad)
-            _check_finite(clip_grad_norm(model.layers, self.config.clip), "the gradient norm", self.steps)
-        self.optimizer.step()
+            _check_finite(clip_grad_norm(model.layers, self.config.clip), "the gradient norm", self.steps + 1)
+        with interrupts_deferred():
+            self.optimizer.lr = self.schedule(self.steps)
+            self.optimizer.step()
+            self.state = new_state
+            self.steps += 1
+            if self.rng_state is not None:
+                self.rng_state = model.get_rng_state()
         return loss
+
+    def run(self, streams: np.ndarray, val_ids: np.ndarray | None, epochs: int, progress=None,
+            on_epoch: Callable[[Trainer], None] | None = None,
+            on_eval: Callable[[Trainer, float, bool], None] | None = None) -> History:
+        """Train from the current position until ``epochs`` are done or ``config.steps`` updates.
+
+        ``on_epoch(trainer)`` runs after each epoch (where the caller saves);
+        ``on_eval(trainer, val_loss, improved)`` after each validation. A Ctrl-C between
+        updates leaves the trainer at a consistent position to checkpoint.
+        """
+        config, history = self.config, self.history
+        progress = progress or NullProgress()
+        starts = window_starts(streams, config.seq_len)
+        limit = config.steps
+        while self.epoch < epochs and (limit is None or self.steps < limit) and not history.stopped_early:
+            if self.batch == 0:
+                self.state, self.epoch_loss, self.epoch_tokens = None, 0.0, 0
+            for index in range(self.batch, len(starts)):
+                x, y = window(streams, starts[index], config.seq_len)
+                started = time.perf_counter()
+                loss = self.step(x, y)
+                self.batch = index + 1
+                history.steps = self.steps
+                history.tokens += y.size
+                history.seconds += time.perf_counter() - started
+                self.epoch_loss += loss * y.size
+                self.epoch_tokens += y.size
+                progress.update(self.steps, loss=loss, epoch=f"{self.epoch + 1}/{epochs}",
+                                lr=self.optimizer.lr)
+                if config.eval_every and self.steps % config.eval_every == 0 and self.batch < len(starts):
+                    self._validate(val_ids, progress, on_eval)
+                if (limit is not None and self.steps >= limit) or history.stopped_early:
+                    break
+            finished = self.batch == len(starts)
+            history.train_loss.append(self.epoch_loss / max(self.epoch_tokens, 1))
+            self._validate(val_ids, progress, on_eval)
+            if finished:
+                self.epoch, self.batch = self.epoch + 1, 0
+            if on_epoch is not None:
+                on_epoch(self)
+            if not finished:
+                break
+        return history
+
+    def _validate(self, val_ids, progress, on_eval) -> None:
+        if val_ids is None or len(val_ids) < 2 or self.history.stopped_early:
+            return
+        if self.history.evaluations and self.history.evaluations[-1][0] == self.steps:
+            return  # this step was validated already (eval_every)
+        loss = evaluate(self.model, val_ids, self.config.seq_len, self.config.batch_size)
+        history = self.history
+        history.val_loss.append(loss)
+        history.evaluations.append((self.steps, loss))
+        improved = history.best_val_loss is None or loss < history.best_val_loss
+        if improved:
+            history.best_val_loss, history.best_step, history.stale_evaluations = loss, self.steps, 0
+        else:
+            history.stale_evaluations += 1
+        progress.write(f"step {self.steps}: train loss {self.epoch_loss / max(self.epoch_tokens, 1):.4f}, "
+                       f"val loss {loss:.4f}" + ("" if improved else f" (best {history.best_val_loss:.4f})"))
+        if on_eval is not None:
+            on_eval(self, loss, improved)
+        if self.config.patience is not None and history.stale_evaluations >= self.config.patience:
+            history.stopped_early = True
+            progress.write(f"stopping early: {history.stale_evaluations} validations without improvement; "
+                           f"the best was {history.best_val_loss:.4f} at step {history.best_step}")
+
+
+def plan(train_ids: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, int, int]:
+    """The streams of ``train_ids``, the epochs to run and the total number of updates."""
+    streams = split_streams(train_ids, config.batch_size)
+    if streams.shape[1] < 2:
+        advice = "; use a smaller --batch-size" if config.batch_size > 1 else ""
+        raise CorpusError(f"too few tokens ({len(train_ids)}) to train with batch size {config.batch_size}{advice}")
+    per_epoch = len(window_starts(streams, config.seq_len))
+    if config.steps is None:
+        return streams, config.epochs, config.epochs * per_epoch
+    return streams, math.ceil(config.steps / per_epoch), config.steps
 
 
 def train(model: LanguageModel, train_ids: np.ndarray, val_ids: np.ndarray | None = None,
-          config: TrainConfig | None = None, report: Callable[[str], None] | None = None,
-          on_epoch: Callable[[int, History], None] | None = None, report_every: float = 2.0) -> History:
+          config: TrainConfig | None = None, progress=None,
+          on_epoch: Callable[[Trainer], None] | None = None, trainer: Trainer | None = None) -> History:
     """Train ``model`` on ``train_ids`` by truncated BPTT; return the :class:`History`.
 
-    ``report`` receives progress lines (every ``report_every`` seconds and
-    after each epoch); ``on_epoch(epoch, history)`` runs after each epoch,
-    which is where the caller saves a checkpoint. A non-finite loss or
+    ``progress`` receives the step count and loss; ``on_epoch(trainer)`` runs
+    after each epoch, which is where the caller saves. Pass a ``trainer``
+    restored from a checkpoint to continue its run. A non-finite loss or
     gradient norm raises :class:`TrainingError`.
     """
     config = config or TrainConfig()
-    streams = split_streams(np.asarray(train_ids, dtype=np.int64), config.batch_size)
-    if streams.shape[1] < 2:
-        raise CorpusError(f"too few tokens ({len(train_ids)}) to train with batch size {config.batch_size}; "
-                          "use a smaller --batch-size")
-    batches_per_epoch = math.ceil((streams.shape[1] - 1) / config.seq_len)
-    epochs = config.epochs if config.steps is None else math.ceil(config.steps / batches_per_epoch)
-    trainer = Trainer(model, config)
+    streams, epochs, total = plan(train_ids, config)
+    if trainer is None:
+        trainer = Trainer(model, config, total)
     with single_threaded_blas(config.workers > 1):
-        return _epochs(trainer, streams, val_ids, epochs, report, on_epoch, report_every)
+        return trainer.run(streams, val_ids, epochs, progress, on_epoch)
 
 
 @contextlib.contextmanager
@@ -152,36 +372,3 @@ def single_threaded_blas(enabled: bool = True):
 
     with threadpool_limits(1, user_api="blas"):
         yield
-
-
-def _epochs(trainer: Trainer, streams: np.ndarray, val_ids, epochs: int, report, on_epoch,
-            report_every: float) -> History:
-    model, config = trainer.model, trainer.config
-    history = History()
-    last_report = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        trainer.state, epoch_loss, epoch_tokens = None, 0.0, 0
-        for x, y in stream_batches(streams, config.seq_len):
-            started = time.perf_counter()
-            loss = trainer.step(x, y)
-            history.steps += 1
-            history.tokens += y.size
-            history.seconds += time.perf_counter() - started
-            epoch_loss += loss * y.size
-            epoch_tokens += y.size
-            if report is not None and time.perf_counter() - last_report >= report_every:
-                last_report = time.perf_counter()
-                report(f"epoch {epoch}/{epochs} step {history.steps}: loss {loss:.4f}, "
-                       f"{history.tokens_per_second:,.0f} tokens/s")
-            if config.steps is not None and history.steps >= config.steps:
-                break
-        history.train_loss.append(epoch_loss / epoch_tokens)
-        if val_ids is not None and len(val_ids) > 1:
-            history.val_loss.append(evaluate(model, val_ids, config.seq_len, config.batch_size))
-        if report is not None:
-            val = f", val loss {history.val_loss[-1]:.4f}" if history.val_loss else ""
-            report(f"epoch {epoch}/{epochs} done: train loss {history.train_loss[-1]:.4f}{val}, "
-                   f"{history.tokens_per_second:,.0f} tokens/s")
-        if on_epoch is not None:
-            on_epoch(epoch, history)
-    return history

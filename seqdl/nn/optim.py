@@ -5,6 +5,11 @@ updates every layer's ``params`` in place from its ``grads`` on ``step()``;
 ``zero_grad()`` clears the gradients. ``lr`` may be changed between steps
 (that is what the schedules do). Updates run as one fused Numba pass per
 parameter array.
+
+``state_dict()`` / ``load_state_dict()`` use torch.optim's layout (``state``
+keyed by parameter index in model order, ``param_groups`` with the
+hyperparameters), with numpy arrays shaped like the parameters, so a state
+round-trips through a checkpoint and to and from torch.
 """
 
 from __future__ import annotations
@@ -49,6 +54,67 @@ class Optimizer:
                 slots[name] = np.full_like(param, fill)
         return [slots[name] for name in names]
 
+    #: Hyperparameters (attribute names, torch's keys) kept in ``param_groups``.
+    hyperparameters: tuple[str, ...] = ()
+    #: Names of the per-parameter state arrays, as torch names them.
+    slots: tuple[str, ...] = ()
+
+    def _keys_and_shapes(self) -> list[tuple[tuple[int, str], tuple[int, ...]]]:
+        return [((index, name), param.shape) for index, layer in enumerate(self.layers)
+                for name, param in layer.params.items()]
+
+    def state_dict(self) -> dict:
+        """The optimiser's state as torch.optim lays it out (arrays are copies)."""
+        state = {}
+        for index, (key, shape) in enumerate(self._keys_and_shapes()):
+            slots = self._state.get(key)
+            if slots is None:
+                continue
+            entry = {name: slots[name].reshape(shape).copy() for name in self.slots if name in slots}
+            if self.counts_steps:
+                entry["step"] = float(self.steps)
+            state[index] = entry
+        group = {"lr": self.lr, **{name: getattr(self, name) for name in self.hyperparameters},
+                 "params": list(range(len(self._keys_and_shapes())))}
+        return {"state": state, "param_groups": [group], "steps": self.steps}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Continue from a :meth:`state_dict` (ours, or torch's with tensors converted by ``.numpy()``)."""
+        keys = self._keys_and_shapes()
+        groups = state_dict["param_groups"]
+        if len(groups) != 1 or len(groups[0]["params"]) != len(keys):
+            raise ValueError(f"the optimiser state is for {sum(len(g['params']) for g in groups)} parameters "
+                             f"in {len(groups)} group(s); this model has {len(keys)} in one")
+        fresh: dict[tuple[int, str], dict[str, np.ndarray]] = {}
+        steps = int(state_dict.get("steps", 0))
+        for index, entry in state_dict["state"].items():
+            key, shape = keys[int(index)]
+            dtype = self.layers[key[0]].params[key[1]].dtype
+            slots = {}
+            for name, value in entry.items():
+                if name == "step":
+                    steps = int(float(value))
+                    continue
+                if value is None:
+                    continue
+                array = np.asarray(value)
+                if array.shape != shape:
+                    raise ValueError(f"optimiser state {name!r} of parameter {index} has shape {array.shape}, "
+                                     f"expected {shape}")
+                slots[name] = np.ascontiguousarray(array, dtype=dtype).reshape(-1).copy()
+            fresh[key] = slots
+        group = groups[0]
+        self.lr = float(group["lr"])
+        for name in self.hyperparameters:
+            if name in group:
+                value = group[name]
+                setattr(self, name, tuple(float(v) for v in value) if isinstance(value, (list, tuple))
+                        else type(getattr(self, name))(value))
+        self._state, self.steps = fresh, steps
+
+    #: Whether torch keeps a ``step`` count per parameter for this optimiser.
+    counts_steps = True
+
     def zero_grad(self) -> None:
         """Set every gradient to zero."""
         for layer in self.layers:
@@ -68,6 +134,10 @@ class Optimizer:
 class SGD(Optimizer):
     """Stochastic gradient descent with momentum, dampening, Nesterov and L2 weight decay (torch.optim.SGD)."""
 
+    hyperparameters = ("momentum", "dampening", "weight_decay", "nesterov")
+    slots = ("momentum_buffer",)
+    counts_steps = False
+
     def __init__(self, model_or_layers, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False):
         super().__init__(model_or_layers, lr)
@@ -85,6 +155,9 @@ class SGD(Optimizer):
 class AdaGrad(Optimizer):
     """AdaGrad with lr decay, L2 weight decay and eps outside the root (torch.optim.Adagrad)."""
 
+    hyperparameters = ("lr_decay", "weight_decay", "initial_accumulator_value", "eps")
+    slots = ("sum",)
+
     def __init__(self, model_or_layers, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10):
         super().__init__(model_or_layers, lr)
@@ -99,6 +172,9 @@ class AdaGrad(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop with eps outside the root, optional centring and momentum (torch.optim.RMSprop)."""
+
+    hyperparameters = ("alpha", "eps", "weight_decay", "momentum", "centered")
+    slots = ("square_avg", "grad_avg", "momentum_buffer")
 
     def __init__(self, model_or_layers, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
                  weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False):
@@ -116,6 +192,8 @@ class Adam(Optimizer):
     """Adam with bias correction, eps after the root, L2 weight decay and AMSGrad (torch.optim.Adam)."""
 
     decoupled = False
+    hyperparameters = ("betas", "eps", "weight_decay", "amsgrad")
+    slots = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, model_or_layers, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False):

@@ -68,18 +68,35 @@ def test_model_gradients_match_finite_differences(n_tokens):
     assert gradcheck(model, ids, max_checks=25) < 1e-6
 
 
+class RecordingProgress:
+    """A progress reporter that keeps what it was told."""
+
+    def __init__(self):
+        self.updates, self.lines = [], []
+
+    def update(self, done, total=None, **fields):
+        self.updates.append((done, fields))
+
+    def write(self, line):
+        self.lines.append(line)
+
+    def close(self):
+        pass
+
+
 def test_tiny_model_learns_a_repetitive_text():
     text = _repetitive_text()
     model = _tiny_model(text)
     ids = model.vocab.ids(split_tokens(text, "char"))
     config = TrainConfig(seq_len=16, batch_size=4, lr=1e-2, epochs=8)
-    lines = []
-    history = train(model, ids[:-200], ids[-200:], config, report=lines.append, report_every=0.0)
+    progress = RecordingProgress()
+    history = train(model, ids[:-200], ids[-200:], config, progress=progress)
     chance = np.log(model.vocab_size)
     assert history.train_loss[-1] < 0.5 * chance
     assert history.val_loss[-1] < 0.5 * chance
     assert history.val_loss[-1] == pytest.approx(evaluate(model, ids[-200:], 16, 4))
-    assert any("tokens/s" in line and "val loss" in line for line in lines)
+    assert progress.updates[-1][0] == history.steps and "loss" in progress.updates[-1][1]
+    assert any("val loss" in line for line in progress.lines)
     # it has learnt the text: after "the cat sat on the " greedy decoding says "mat"
     prompt = model.vocab.encode_prompt("the cat sat on the ")
     log_probs, state = model.start(prompt)

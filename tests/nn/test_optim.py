@@ -31,6 +31,18 @@ CONFIGS = [
 ]
 
 
+def step_both(layers, ours, theirs, reference, rng):
+    """One update of our optimiser and torch's from the same random gradients."""
+    ours.zero_grad()
+    reference.zero_grad()
+    for (layer, pname), param in zip(((lay, n) for lay in layers for n in lay.params), theirs):
+        g = rng.normal(size=param.shape)
+        layer.grads[pname] += g
+        param.grad = torch.from_numpy(g.copy())
+    ours.step()
+    reference.step()
+
+
 @pytest.mark.parametrize("name,ours_cls,torch_cls,kwargs", CONFIGS, ids=[c[0] for c in CONFIGS])
 def test_trajectory_matches_torch_step_for_step(name, ours_cls, torch_cls, kwargs):
     rng = np.random.default_rng(3)
@@ -39,14 +51,7 @@ def test_trajectory_matches_torch_step_for_step(name, ours_cls, torch_cls, kwarg
     ours = ours_cls(layers, **kwargs)
     reference = torch_cls(theirs, **kwargs, foreach=False)
     for _ in range(6):
-        ours.zero_grad()
-        reference.zero_grad()
-        for (layer, pname), param in zip(((lay, n) for lay in layers for n in lay.params), theirs):
-            g = rng.normal(size=param.shape)
-            layer.grads[pname] += g
-            param.grad = torch.from_numpy(g.copy())
-        ours.step()
-        reference.step()
+        step_both(layers, ours, theirs, reference, rng)
         mine = [layer.params[n] for layer in layers for n in layer.params]
         for a, b in zip(mine, theirs):
             np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-10, atol=1e-12)
