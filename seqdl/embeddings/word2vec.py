@@ -11,7 +11,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from ..errors import CorpusError, ModelFileError, ParameterError, TrainingError
-from ..io import load_npz, save_npz
+from ..io import check_finite_arrays, load_npz, save_npz
 from ..progress import ProgressReporter
 from ..resources import check_memory
 from ..text.tokenize import file_sentences
@@ -26,7 +26,7 @@ from .runner import JobResult, LinearSchedule, Runner
 
 ARCHITECTURES = {"skipgram": kernels.SKIPGRAM, "cbow": kernels.CBOW}
 LOSS_KINDS = {"negative": kernels.NEGATIVE, "sampled-softmax": kernels.SAMPLED_SOFTMAX, "softmax": kernels.SOFTMAX}
-_NPZ_KIND = "seqdl.Word2Vec"
+_VERSION = 2
 
 
 class Word2Vec:
@@ -51,6 +51,8 @@ class Word2Vec:
     """
 
     params_class: type[Word2VecParams] = Word2VecParams
+    #: The ``format`` of this model's files.
+    FORMAT = "seqdl.Word2Vec"
 
     def __init__(self, params: Word2VecParams | None = None, **settings):
         if params is None:
@@ -61,6 +63,8 @@ class Word2Vec:
             raise TypeError(f"{type(self).__name__} takes {self.params_class.__name__}, not {type(params).__name__}")
         self.params = params
         self.wv: KeyedVectors | None = None
+        self.vocab: Vocabulary | None = None
+        self.syn0: np.ndarray | None = None  # input weights: word rows, then any n-gram rows
         self.syn1: np.ndarray | None = None
         self.loss_history: list[float] = []
         self.predictions_per_epoch: list[int] = []
@@ -96,13 +100,30 @@ class Word2Vec:
                               "lower --min-count or use a larger corpus", path=where)
         self._check_sizes(len(vocab))
         rng = np.random.default_rng(p.seed)
-        syn0 = (rng.random((len(vocab), p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)  # gensim's
-        syn1 = np.zeros_like(syn0)
-        net = self._net(vocab, syn0, syn1)
-        self._train(vocab, sentences, net, progress)
-        self.wv = KeyedVectors(vocab.words, syn0, vocab.counts)
-        self.syn1 = syn1
+        rows = self._input_rows(len(vocab))
+        syn0 = (rng.random((rows, p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)  # gensim's
+        syn1 = np.zeros((len(vocab), p.dim), dtype=np.float32)
+        self._fit(vocab, sentences, syn0, syn1, progress)
         return self
+
+    def _fit(self, vocab: Vocabulary, sentences, syn0: np.ndarray, syn1: np.ndarray,
+             progress: ProgressReporter | None) -> None:
+        """Train the weights ``syn0``/``syn1`` in place on ``sentences`` over ``vocab``; then set ``wv``."""
+        self._train(vocab, sentences, self._net(vocab, syn0, syn1), progress)
+        self.vocab, self.syn0, self.syn1 = vocab, syn0, syn1
+        self.wv = self._keyed_vectors(vocab, syn0)
+
+    def _input_rows(self, vocab_size: int) -> int:
+        """Rows of the input matrix: one per word (fastText adds its n-gram buckets)."""
+        return vocab_size
+
+    def _subword_table(self, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
+        """The kernels' word -> input rows table; empty: each word is its own row."""
+        return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int32)
+
+    def _keyed_vectors(self, vocab: Vocabulary, syn0: np.ndarray) -> KeyedVectors:
+        """The word vectors of trained input weights ``syn0``."""
+        return KeyedVectors(vocab.words, syn0, vocab.counts)
 
     def _check_sizes(self, vocab_size: int) -> None:
         """Refuse settings the vocabulary cannot serve and weights that cannot fit in memory."""
@@ -111,7 +132,8 @@ class Word2Vec:
             raise ParameterError("negative", f"the sampled softmax needs fewer candidates ({p.negative}) than "
                                              f"vocabulary words ({vocab_size}); use --loss softmax or a smaller "
                                              "--negative")
-        check_memory(2.0 * vocab_size * p.dim * 4, f"word2vec weights ({vocab_size:,} words x dim {p.dim:,})")
+        rows = self._input_rows(vocab_size)
+        check_memory(4.0 * (rows + vocab_size) * p.dim, f"the weights ({rows:,} + {vocab_size:,} rows x dim {p.dim:,})")
 
     def _sentence_source(self, corpus) -> tuple[Callable[[], Iterable[Sequence[str]]], str | None]:
         if isinstance(corpus, (str, os.PathLike)):
@@ -126,10 +148,9 @@ class Word2Vec:
         """The kernels' bundle for ``vocab`` (plain word2vec: one input row per word)."""
         probabilities = noise_distribution(vocab.counts, self.params.ns_exponent)
         accept, alias = alias_table(probabilities)
-        none = np.empty(0, dtype=np.int64)
         return kernels.Net(syn0, syn1, vocab.keep_thresholds(self.params.sample), accept, alias,
-                           np.log(probabilities).astype(np.float32), kernels.sigmoid_tables(), none,
-                           none.astype(np.int32))
+                           np.log(probabilities).astype(np.float32), kernels.sigmoid_tables(),
+                           *self._subword_table(vocab))
 
     def _train(self, vocab: Vocabulary, sentences, net: kernels.Net, progress: ProgressReporter | None) -> None:
         """Train ``net`` for every epoch; sets the loss history and the speed."""
@@ -156,22 +177,46 @@ class Word2Vec:
         self.loss_history, self.predictions_per_epoch = _epoch_means(runner.results, p.epochs)
 
     def save(self, path: str | os.PathLike) -> None:
-        """Save vectors, output weights, counts, hyperparameters and loss history to a ``.npz`` (no pickle)."""
+        """Save the trainable state to a ``.npz`` (no pickle): weights, vocabulary with counts, settings, losses."""
         if self.wv is None:
             raise TrainingError("the model has not been trained yet")
-        meta = {"kind": _NPZ_KIND, "params": self.params.to_dict(), "loss_history": self.loss_history}
-        save_npz(path, {"vectors": self.wv.vectors, "syn1": self.syn1, "counts": self.wv.counts,
-                        "words": np.array(self.wv.index_to_key, dtype=np.str_)}, meta)
+        meta = {"format": self.FORMAT, "version": _VERSION, "params": self.params.to_dict(),
+                "loss_history": self.loss_history, "total_words": self.vocab.total_words}
+        save_npz(path, {"syn0": self.syn0, "syn1": self.syn1, "counts": self.vocab.counts,
+                        "words": np.array(self.vocab.words, dtype=np.str_)}, meta)
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "Word2Vec":
-        """Load a model written by :meth:`save`."""
+        """Load a model written by :meth:`save` (any version)."""
         arrays, meta = load_npz(path)
-        if meta.get("kind") != _NPZ_KIND or not {"vectors", "syn1", "counts", "words"} <= set(arrays):
-            raise ModelFileError("not a seqdl Word2Vec model file", path=str(path))
-        model = cls(cls.params_class.from_dict(meta["params"]))
-        model.wv = KeyedVectors(arrays["words"].tolist(), arrays["vectors"], arrays["counts"])
-        model.syn1 = arrays["syn1"]
+        return cls.from_npz(arrays, meta, path)
+
+    @classmethod
+    def from_npz(cls, arrays: dict, meta: dict, path: str | os.PathLike) -> "Word2Vec":
+        """The model in a :meth:`save` file's arrays and header."""
+        kind = meta.get("format", meta.get("kind"))
+        if kind != cls.FORMAT:
+            raise ModelFileError(f"not a seqdl {cls.__name__} model file", path=str(path))
+        if "vectors" in arrays and "syn0" not in arrays:  # version 1 stored the word rows as "vectors"
+            arrays["syn0"] = arrays.pop("vectors")
+        if not {"syn0", "syn1", "counts", "words"} <= set(arrays):
+            raise ModelFileError(f"incomplete {cls.__name__} model file", path=str(path))
+        check_finite_arrays({k: arrays[k] for k in ("syn0", "syn1")}, path)
+        try:
+            model = cls(cls.params_class.from_dict(meta["params"]))
+        except (KeyError, TypeError, ParameterError) as exc:
+            raise ModelFileError(f"bad settings in the model file ({exc})", path=str(path)) from None
+        words, counts = arrays["words"].tolist(), arrays["counts"]
+        syn0 = np.ascontiguousarray(arrays["syn0"], dtype=np.float32)
+        syn1 = np.ascontiguousarray(arrays["syn1"], dtype=np.float32)
+        dim = model.params.dim
+        if syn0.shape != (model._input_rows(len(words)), dim) or syn1.shape != (len(words), dim) \
+                or counts.shape != (len(words),):
+            raise ModelFileError(f"array shapes {syn0.shape}, {syn1.shape} do not fit {len(words)} words of "
+                                 f"dimension {dim}", path=str(path))
+        vocab = Vocabulary(words, counts, int(meta.get("total_words", int(counts.sum()))))
+        model.vocab, model.syn0, model.syn1 = vocab, syn0, syn1
+        model.wv = model._keyed_vectors(vocab, syn0)
         model.loss_history = list(meta.get("loss_history", []))
         return model
 
