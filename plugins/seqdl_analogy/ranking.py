@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from seqdl.errors import ModelFileError, SeqdlError, VocabularyError
+from seqdl.errors import SeqdlError, VocabularyError
 
 #: (candidates, positive, negative) -> scores; see :mod:`seqdl_analogy.methods`.
 AnalogyMethod = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -18,16 +17,10 @@ BATCH_CELLS = 1 << 24
 
 
 def load_vectors(path: str | os.PathLike):
-    """A :class:`seqdl.KeyedVectors` from a word2vec text/binary file or a seqdl ``.npz``."""
-    from seqdl import KeyedVectors
+    """The vectors in ``path``, in any format :func:`seqdl.load_vectors` reads (chosen from the content)."""
+    import seqdl
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError("no such vectors file (train one with 'seqdl embed CORPUS', or pass --vectors)",
-                             path=str(path))
-    if path.suffix.lower() == ".npz":
-        return KeyedVectors.load(path)
-    return KeyedVectors.load_word2vec_format(path)
+    return seqdl.load_vectors(path)
 
 
 def word_indices(kv, words: Sequence[str]) -> list[int]:

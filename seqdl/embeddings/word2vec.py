@@ -69,6 +69,7 @@ class Word2Vec:
         self.loss_history: list[float] = []
         self.predictions_per_epoch: list[int] = []
         self.words_per_second: float = 0.0
+        self.epoch: int = 0  # epochs done by the current train() or update()
 
     @property
     def alpha(self) -> float:
@@ -83,11 +84,15 @@ class Word2Vec:
         return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
     def train(self, corpus: str | os.PathLike | Iterable[Sequence[str]],
-              progress: ProgressReporter | None = None) -> "Word2Vec":
+              progress: ProgressReporter | None = None, callbacks: Sequence = ()) -> "Word2Vec":
         """Build the vocabulary from ``corpus`` and train on it; returns ``self``.
 
         ``progress`` gets ``update(words done, total, epoch=..., loss=...)``
-        about twice a second. Raises :class:`CorpusError` if the corpus cannot
+        about twice a second. Each of ``callbacks`` may define gensim's
+        ``CallbackAny2Vec`` methods ``on_train_begin(model)``,
+        ``on_epoch_begin(model)``, ``on_epoch_end(model)`` and
+        ``on_train_end(model)``; at an epoch's end ``model.wv``,
+        ``model.epoch`` (epochs done) and ``model.loss_history`` are current. Raises :class:`CorpusError` if the corpus cannot
         be read or no word is left after ``min_count``, :class:`ParameterError`
         for settings the vocabulary cannot serve, :class:`TrainingError` if
         training diverges (a NaN loss).
@@ -103,15 +108,56 @@ class Word2Vec:
         rows = self._input_rows(len(vocab))
         syn0 = (rng.random((rows, p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)  # gensim's
         syn1 = np.zeros((len(vocab), p.dim), dtype=np.float32)
-        self._fit(vocab, sentences, syn0, syn1, progress)
+        self._fit(vocab, sentences, syn0, syn1, progress, callbacks)
+        return self
+
+    def update(self, corpus: str | os.PathLike | Iterable[Sequence[str]],
+               progress: ProgressReporter | None = None, callbacks: Sequence = ()) -> "Word2Vec":
+        """Continue training a trained (or loaded) model on ``corpus``, adding its new words; returns ``self``.
+
+        gensim's ``build_vocab(update=True)`` then ``train``: a word of
+        ``corpus`` seen at least ``min_count`` times there is added at the end
+        of the vocabulary (new random input row, zero output row) or, if known,
+        has its count increased; the noise distribution and subsampling follow
+        the new counts; the learning rate runs from ``alpha`` to ``min_alpha``
+        again over ``epochs`` passes of ``corpus``. Old words keep their rows.
+        """
+        if self.vocab is None:
+            raise TrainingError("update needs a trained or loaded model; use train() first")
+        sentences, _ = self._sentence_source(corpus)
+        p = self.params
+        seen = Vocabulary.build(sentences(), p.min_count)
+        old = self.vocab
+        counts = old.counts.copy()
+        new_words = []
+        new_counts = []
+        for word, count in zip(seen.words, seen.counts):
+            row = old.index.get(word, -1)
+            if row >= 0:
+                counts[row] += count
+            else:
+                new_words.append(word)
+                new_counts.append(count)
+        vocab = Vocabulary(old.words + new_words, np.concatenate([counts, np.asarray(new_counts, dtype=np.int64)]),
+                           seen.total_words)
+        self._check_sizes(len(vocab))
+        rng = np.random.default_rng([p.seed, len(old)])
+        fresh = (rng.random((len(new_words), p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)
+        # New word rows go after the old word rows, before any n-gram rows.
+        syn0 = np.concatenate([self.syn0[:len(old)], fresh, self.syn0[len(old):]])
+        syn1 = np.concatenate([self.syn1, np.zeros((len(new_words), p.dim), dtype=np.float32)])
+        self._fit(vocab, sentences, syn0, syn1, progress, callbacks)
         return self
 
     def _fit(self, vocab: Vocabulary, sentences, syn0: np.ndarray, syn1: np.ndarray,
-             progress: ProgressReporter | None) -> None:
+             progress: ProgressReporter | None, callbacks: Sequence = ()) -> None:
         """Train the weights ``syn0``/``syn1`` in place on ``sentences`` over ``vocab``; then set ``wv``."""
-        self._train(vocab, sentences, self._net(vocab, syn0, syn1), progress)
         self.vocab, self.syn0, self.syn1 = vocab, syn0, syn1
+        self.loss_history, self.predictions_per_epoch, self.epoch = [], [], 0
+        _call(callbacks, "on_train_begin", self)
+        self._train(vocab, sentences, self._net(vocab, syn0, syn1), progress, callbacks)
         self.wv = self._keyed_vectors(vocab, syn0)
+        _call(callbacks, "on_train_end", self)
 
     def _input_rows(self, vocab_size: int) -> int:
         """Rows of the input matrix: one per word (fastText adds its n-gram buckets)."""
@@ -152,7 +198,8 @@ class Word2Vec:
                            np.log(probabilities).astype(np.float32), kernels.sigmoid_tables(),
                            *self._subword_table(vocab))
 
-    def _train(self, vocab: Vocabulary, sentences, net: kernels.Net, progress: ProgressReporter | None) -> None:
+    def _train(self, vocab: Vocabulary, sentences, net: kernels.Net, progress: ProgressReporter | None,
+               callbacks: Sequence = ()) -> None:
         """Train ``net`` for every epoch; sets the loss history and the speed."""
         p = self.params
         total = vocab.total_words * p.epochs
@@ -170,11 +217,16 @@ class Word2Vec:
                         jobs = cache.recording(jobs)
                 else:
                     jobs = cache.replay(epoch, number, words_before)
+                _call(callbacks, "on_epoch_begin", self)
                 done = runner.run(jobs)
                 number += len(done)
                 words_before += sum(r.words for r in done)
-        self.words_per_second = words_before / max(time.perf_counter() - started, 1e-9)
-        self.loss_history, self.predictions_per_epoch = _epoch_means(runner.results, p.epochs)
+                self.words_per_second = words_before / max(time.perf_counter() - started, 1e-9)
+                self.loss_history, self.predictions_per_epoch = _epoch_means(runner.results, epoch + 1)
+                self.epoch = epoch + 1
+                if callbacks:
+                    self.wv = self._keyed_vectors(vocab, net.syn0)
+                    _call(callbacks, "on_epoch_end", self)
 
     def save(self, path: str | os.PathLike) -> None:
         """Save the trainable state to a ``.npz`` (no pickle): weights, vocabulary with counts, settings, losses."""
@@ -219,6 +271,14 @@ class Word2Vec:
         model.wv = model._keyed_vectors(vocab, syn0)
         model.loss_history = list(meta.get("loss_history", []))
         return model
+
+
+def _call(callbacks: Sequence, method: str, model: "Word2Vec") -> None:
+    """Call ``method`` of each callback that defines it (gensim's CallbackAny2Vec protocol)."""
+    for callback in callbacks:
+        hook = getattr(callback, method, None)
+        if hook is not None:
+            hook(model)
 
 
 class _Reporter:
