@@ -118,12 +118,13 @@ def read_word2vec(path: str | os.PathLike, binary: bool | None = None, limit: in
         if limit is not None:
             count = min(count, max(0, int(limit)))
         _check_claim(path, count, dim, size - start, binary)
+        leftover = b""
         if binary:
-            words, vectors = _read_binary(fh, path, count, dim, start)
+            words, vectors, leftover = _read_binary(fh, path, count, dim, start)
         else:
             words, vectors = _read_text(fh, path, count, dim, first_line)
         if limit is None and header is not None:
-            _check_nothing_left(fh, path, count, binary)
+            _check_nothing_left(fh, path, count, leftover if binary else None)
     _check_finite(path, words, vectors, None if binary else first_line)
     if len(set(words)) != len(words):
         seen: set[str] = set()
@@ -214,12 +215,14 @@ def _check_claim(path: Path, count: int, dim: int, available: int, binary: bool)
     check_memory(4.0 * count * dim, f"{count:,} vectors of dimension {dim}")
 
 
-def _check_nothing_left(fh, path: Path, count: int, binary: bool) -> None:
-    """Refuse vectors after the ``count`` the header promised: they would be dropped silently."""
-    if binary:
-        if fh.read(_CHUNK).strip():
-            raise ModelFileError(f"the header promises {count} vectors but the file holds more", path=str(path),
-                                 offset=fh.tell())
+def _check_nothing_left(fh, path: Path, count: int, leftover: bytes | None) -> None:
+    """Refuse vectors after the ``count`` the header promised: they would be dropped silently.
+
+    ``leftover`` holds the bytes a binary reader read past the last entry (None for text).
+    """
+    if leftover is not None:
+        if (leftover + fh.read(_CHUNK)).strip():
+            raise ModelFileError(f"the header promises {count} vectors but the file holds more", path=str(path))
         return
     for extra, line in enumerate(fh):
         if line.strip():
@@ -264,7 +267,8 @@ def _read_text(fh, path: Path, count: int, dim: int, first_line: int) -> tuple[l
     return words, vectors
 
 
-def _read_binary(fh, path: Path, count: int, dim: int, start: int) -> tuple[list[str], np.ndarray]:
+def _read_binary(fh, path: Path, count: int, dim: int, start: int) -> tuple[list[str], np.ndarray, bytes]:
+    """The ``count`` entries, and the bytes read beyond them."""
     words: list[str] = []
     vectors = np.empty((count, dim), dtype=np.float32)
     nbytes = 4 * dim
@@ -298,4 +302,4 @@ def _read_binary(fh, path: Path, count: int, dim: int, start: int) -> tuple[list
         words.append(word)
         vectors[index] = np.frombuffer(buf, dtype="<f4", count=dim, offset=space + 1)
         pos = space + 1 + nbytes
-    return words, vectors
+    return words, vectors, buf[pos:]
