@@ -51,19 +51,24 @@ def check_words_writable(words: Sequence[str]) -> None:
             )
 
 
-def write_word2vec(path: str | os.PathLike, words: Sequence[str], vectors: np.ndarray, binary: bool = False) -> None:
+def write_word2vec(path: str | os.PathLike, words: Sequence[str], vectors: np.ndarray, binary: bool = False,
+                   header: bool = True) -> None:
     """Write ``words`` and their rows of ``vectors`` to ``path`` atomically.
 
     Text values are written with 9 significant digits, enough to read back
-    the exact float32 values.
+    the exact float32 values. ``header=False`` writes GloVe's layout (text
+    without the ``"<count> <dim>"`` line).
     """
+    if binary and not header:
+        raise ValueError("binary vectors files always have a header")
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     if vectors.ndim != 2 or vectors.shape[0] != len(words):
         raise ValueError(f"{len(words)} words but vectors of shape {vectors.shape}")
     check_words_writable(words)
     count, dim = vectors.shape
     with atomic_write(path, "wb") as fh:
-        fh.write(f"{count} {dim}\n".encode("ascii"))
+        if header:
+            fh.write(f"{count} {dim}\n".encode("ascii"))
         if binary:
             little = vectors.astype("<f4", copy=False)
             for word, row in zip(words, little):
@@ -77,6 +82,26 @@ def write_word2vec(path: str | os.PathLike, words: Sequence[str], vectors: np.nd
                     fh.write("".join(lines).encode("utf-8"))
                     lines.clear()
             fh.write("".join(lines).encode("utf-8"))
+
+
+def write_projector(vectors_path: str | os.PathLike, metadata_path: str | os.PathLike, words: Sequence[str],
+                    vectors: np.ndarray) -> None:
+    """Write TensorBoard Embedding Projector files: ``vectors_path`` (tab-separated values, a row per
+    word) and ``metadata_path`` (a word per line; one column, so no header), atomically.
+
+    A word with a tab or line break would shift every later label, so it is refused.
+    """
+    for index, word in enumerate(words):
+        if not word or any(c in word for c in "\t\n\r"):
+            raise InputError(f"cannot write word {word!r} (index {index}) to a projector file: words must be "
+                             "non-empty with no tab or line break")
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    row_format = "\t".join(["%.9g"] * vectors.shape[1]) + "\n"
+    with atomic_write(vectors_path, "w") as fh:
+        for start in range(0, len(vectors), 4096):
+            fh.write("".join(row_format % tuple(row) for row in vectors[start:start + 4096].tolist()))
+    with atomic_write(metadata_path, "w") as fh:
+        fh.write("".join(f"{word}\n" for word in words))
 
 
 def read_word2vec(path: str | os.PathLike, binary: bool | None = None, limit: int | None = None,
