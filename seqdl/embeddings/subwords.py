@@ -47,9 +47,20 @@ def ngrams(word: str, minn: int, maxn: int) -> list[bytes]:
     return out
 
 
-def ngram_buckets(word: str, minn: int, maxn: int, bucket: int) -> list[int]:
-    """The hash bucket of each of ``word``'s n-grams (repeats kept, as fastText and gensim keep them)."""
-    return [ft_hash(gram) % bucket for gram in ngrams(word, minn, maxn)]
+def ngram_buckets(word: str, minn: int, maxn: int, bucket: int, cache: dict[bytes, int] | None = None) -> list[int]:
+    """The hash bucket of each of ``word``'s n-grams (repeats kept, as fastText and gensim keep them).
+
+    ``cache`` (n-gram -> hash) saves rehashing n-grams shared by many words.
+    """
+    if cache is None:
+        return [ft_hash(gram) % bucket for gram in ngrams(word, minn, maxn)]
+    out = []
+    for gram in ngrams(word, minn, maxn):
+        h = cache.get(gram)
+        if h is None:
+            h = cache[gram] = ft_hash(gram)
+        out.append(h % bucket)
+    return out
 
 
 def subword_table(words: Sequence[str], minn: int, maxn: int, bucket: int):
@@ -63,8 +74,9 @@ def subword_table(words: Sequence[str], minn: int, maxn: int, bucket: int):
     offset = len(words)
     ptr = np.zeros(len(words) + 1, dtype=np.int64)
     rows: list[int] = []
+    cache: dict[bytes, int] = {}
     for i, word in enumerate(words):
         rows.append(i)
-        rows.extend(offset + b for b in ngram_buckets(word, minn, maxn, bucket))
+        rows.extend(offset + b for b in ngram_buckets(word, minn, maxn, bucket, cache))
         ptr[i + 1] = len(rows)
     return ptr, np.array(rows, dtype=np.int32)

@@ -106,7 +106,7 @@ class Word2Vec:
         self._check_sizes(len(vocab))
         rng = np.random.default_rng(p.seed)
         rows = self._input_rows(len(vocab))
-        syn0 = (rng.random((rows, p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)  # gensim's
+        syn0 = _uniform_rows(rng, rows, p.dim)
         syn1 = np.zeros((len(vocab), p.dim), dtype=np.float32)
         self._fit(vocab, sentences, syn0, syn1, progress, callbacks)
         return self
@@ -142,7 +142,7 @@ class Word2Vec:
                            seen.total_words)
         self._check_sizes(len(vocab))
         rng = np.random.default_rng([p.seed, len(old)])
-        fresh = (rng.random((len(new_words), p.dim), dtype=np.float32) * 2 - 1) / np.float32(p.dim)
+        fresh = _uniform_rows(rng, len(new_words), p.dim)
         # New word rows go after the old word rows, before any n-gram rows.
         syn0 = np.concatenate([self.syn0[:len(old)], fresh, self.syn0[len(old):]])
         syn1 = np.concatenate([self.syn1, np.zeros((len(new_words), p.dim), dtype=np.float32)])
@@ -271,6 +271,15 @@ class Word2Vec:
         model.wv = model._keyed_vectors(vocab, syn0)
         model.loss_history = list(meta.get("loss_history", []))
         return model
+
+
+def _uniform_rows(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
+    """gensim's initial input rows, uniform in [-1/dim, 1/dim), computed in place (fastText's 2M n-gram rows)."""
+    out = rng.random((rows, dim), dtype=np.float32)
+    out *= np.float32(2)
+    out -= np.float32(1)
+    out /= np.float32(dim)
+    return out
 
 
 def _call(callbacks: Sequence, method: str, model: "Word2Vec") -> None:
