@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from word2vec import load_sentences  # noqa: E402  (the shared corpus preparation)
+from word2vec import blas_line, common_parser, load_sentences  # noqa: E402  (shared with the word2vec bench)
 
 
 def train_gensim(sentences, workers: int, seed: int, args):
@@ -105,18 +105,8 @@ def overlap(a: list[set[str]], b: list[set[str]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("corpus", type=Path)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--repeats", type=int, default=3, help="timed runs per library and setting")
-    parser.add_argument("--max-words", type=int, default=None, help="use only the first N words")
-    parser.add_argument("--workers", default="1,2")
+    parser = common_parser(__doc__)
     parser.add_argument("--arch", default="skipgram", choices=["skipgram", "cbow"])
-    parser.add_argument("--dim", type=int, default=100)
-    parser.add_argument("--window", type=int, default=5)
-    parser.add_argument("--negative", type=int, default=5)
-    parser.add_argument("--min-count", type=int, default=5)
-    parser.add_argument("--sample", type=float, default=1e-3)
     parser.add_argument("--alpha", type=float, default=0.025)
     parser.add_argument("--minn", type=int, default=3)
     parser.add_argument("--maxn", type=int, default=6)
@@ -127,14 +117,11 @@ def main(argv: list[str] | None = None) -> None:
     import logging
 
     import gensim
-    import threadpoolctl
 
     import seqdl
 
     logging.getLogger("gensim").setLevel(logging.WARNING)
-    blas = [f"{i['internal_api']} {i.get('architecture')} ({i['num_threads']} threads)"
-            for i in threadpoolctl.threadpool_info()]
-    print(f"BLAS kernels: {', '.join(blas) or 'none loaded'} (training kernels are numba/Cython, not BLAS)")
+    print(blas_line(), flush=True)
     sentences = load_sentences(args.corpus, args.max_words)
     n_words = sum(map(len, sentences))
     print(f"corpus {args.corpus}: {n_words:,} words; {args.arch}, dim {args.dim}, window {args.window}, negative "
