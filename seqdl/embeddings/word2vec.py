@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -105,8 +106,9 @@ class Word2Vec:
                               "lower --min-count or use a larger corpus", path=where)
         self._check_sizes(len(vocab))
         rng = np.random.default_rng(p.seed)
-        rows = self._input_rows(len(vocab))
-        syn0 = _uniform_rows(rng, rows, p.dim)
+        syn0 = np.empty((self._input_rows(len(vocab)), p.dim), dtype=np.float32)
+        syn0[:len(vocab)] = _uniform_rows(rng, len(vocab), p.dim)
+        _fill_uniform(syn0[len(vocab):], p.seed, self.workers)
         syn1 = np.zeros((len(vocab), p.dim), dtype=np.float32)
         self._fit(vocab, sentences, syn0, syn1, progress, callbacks)
         return self
@@ -144,7 +146,7 @@ class Word2Vec:
         rng = np.random.default_rng([p.seed, len(old)])
         fresh = _uniform_rows(rng, len(new_words), p.dim)
         # New word rows go after the old word rows, before any n-gram rows.
-        syn0 = np.concatenate([self.syn0[:len(old)], fresh, self.syn0[len(old):]])
+        syn0 = np.concatenate([self.syn0[:len(old)], fresh, self.syn0[len(old):]])  # n-gram rows stay
         syn1 = np.concatenate([self.syn1, np.zeros((len(new_words), p.dim), dtype=np.float32)])
         self._fit(vocab, sentences, syn0, syn1, progress, callbacks)
         return self
@@ -280,6 +282,21 @@ def _uniform_rows(rng: np.random.Generator, rows: int, dim: int) -> np.ndarray:
     out -= np.float32(1)
     out /= np.float32(dim)
     return out
+
+
+def _fill_uniform(block: np.ndarray, seed: int, threads: int) -> None:
+    """Fill ``block`` (fastText's n-gram rows: 2M x dim by default) uniformly in [-1/dim, 1/dim) on
+    ``threads`` threads; the values depend on the seed only, not on the number of threads."""
+    if block.shape[0] == 0:
+        return
+    scale = np.float32(1.0 / block.shape[1])
+    bounds = np.linspace(0, block.shape[0], min(threads, block.shape[0]) + 1).astype(int)
+    workers = [threading.Thread(target=kernels.fill_uniform, args=(block[a:b], seed, a, scale))
+               for a, b in zip(bounds[:-1], bounds[1:])]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
 
 
 def _call(callbacks: Sequence, method: str, model: "Word2Vec") -> None:

@@ -170,3 +170,75 @@ def test_bad_subword_options_fail_in_one_line_and_write_nothing(cli, planted_fil
     result = CliRunner().invoke(cli, ["embed", str(planted_file), "-o", str(out), "--min-count", "1", *args])
     assert_one_line_error(result, *fragments, code=code)
     assert not out.exists()
+
+
+def _per_pair_skipgram(syn0, syn1, ptr, rows, sentences, keep, accept, alias, tables, window, negative, alpha,
+                       seed, job):
+    """gensim's fasttext_fast_sentence_sg_neg, pair by pair in NumPy, with seqdl's random draws (one job)."""
+    from seqdl.embeddings.kernels import MAX_EXP, TABLE_SIZE
+    from seqdl.embeddings.noise import below, draw_noise, next_random, seed_state
+
+    # numba hands uint64 back as Python ints: keep the state a uint64, as in the kernel.
+    state = np.uint64(seed_state(seed, job))
+    for sentence in sentences:
+        kept = []
+        for word in sentence:
+            bits, state = next_random(state)
+            bits, state = np.uint64(bits), np.uint64(state)
+            if (int(bits) >> 32) <= int(keep[word]):
+                kept.append(word)
+        for i, centre in enumerate(kept):
+            bits, state = next_random(state)
+            bits, state = np.uint64(bits), np.uint64(state)
+            reduced = window - below(bits, window)
+            lo, hi = max(0, i - reduced), min(len(kept), i + reduced + 1)
+            mine = rows[ptr[centre]:ptr[centre + 1]]
+            for j in range(lo, hi):
+                if j == i:
+                    continue
+                h = syn0[mine].mean(axis=0, dtype=np.float32)
+                work = np.zeros_like(h)
+                for d in range(negative + 1):
+                    if d == 0:
+                        target, label = kept[j], 1.0
+                    else:
+                        target, state = draw_noise(state, accept, alias)
+                        state = np.uint64(state)
+                        if target == kept[j]:
+                            continue
+                        label = 0.0
+                    f = float(h @ syn1[target])
+                    index = TABLE_SIZE - 1 if f >= MAX_EXP else 0 if f <= -MAX_EXP else \
+                        int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2))
+                    g = np.float32((label - tables[0, index]) * alpha)
+                    work += g * syn1[target]
+                    syn1[target] += g * h
+                np.add.at(syn0, mine, work)
+
+
+def test_the_skipgram_subword_kernel_makes_gensims_per_pair_updates():
+    from seqdl.embeddings import kernels
+    from seqdl.embeddings.noise import alias_table, noise_distribution
+    from seqdl.embeddings.subwords import subword_table
+
+    words = [f"w{i}x" for i in range(12)] + ["abab", "aaaaaa"]  # "aaaaaa" repeats n-grams: shared buckets
+    rng = np.random.default_rng(0)
+    sentences = [list(rng.integers(len(words), size=9)) for _ in range(6)]
+    ptr, rows = subword_table(words, 2, 3, 40)
+    syn0 = rng.uniform(-0.5, 0.5, size=(len(words) + 40, 8)).astype(np.float32)
+    syn1 = rng.uniform(-0.5, 0.5, size=(len(words), 8)).astype(np.float32)
+    accept, alias = alias_table(noise_distribution(np.arange(len(words), 0, -1)))
+    keep = np.full(len(words), 2**32 - 1, dtype=np.uint32)
+    tables = kernels.sigmoid_tables()
+    want0, want1, net_before = syn0.copy(), syn1.copy(), syn0.copy()
+    _per_pair_skipgram(want0, want1, ptr, rows, sentences, keep, accept, alias, tables, 3, 4, 0.1, 7, 2)
+
+    net = kernels.Net(syn0, syn1, keep, accept, alias, np.zeros(len(words), dtype=np.float32), tables, ptr, rows)
+    settings = kernels.Settings(kernels.SKIPGRAM, kernels.NEGATIVE, 3, 4)
+    ids = np.concatenate(sentences).astype(np.int32)
+    ends = np.cumsum([len(s) for s in sentences]).astype(np.int64)
+    scratch = kernels.make_scratch(settings, 8, len(words), 64)
+    kernels.train_job(net, scratch, settings, ids, ends, 0.1, 0.1, 7, 2)
+    np.testing.assert_allclose(syn1, want1, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(syn0, want0, rtol=1e-4, atol=1e-5)
+    assert np.abs(syn0 - net_before).max() > 0.01  # it trained
