@@ -65,7 +65,7 @@ _SUBWORD_ONLY = ("minn", "maxn", "bucket")
               help="Also write the trainable model (.npz): continue with --init, or query unknown words "
                    "of a --subwords model with 'similar'/'analogy'.")
 @click.option("--init", "init_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Continue training this --save-model file on CORPUS, adding its new words.")
+              help="Continue training this --save-model file (or a fastText .bin) on CORPUS, adding its new words.")
 @json_option
 @quiet_option
 @click.pass_context
@@ -141,16 +141,23 @@ def _continued(path: Path, subwords: bool, settings: dict, given: set[str]):
     from ..errors import InputError
     from ..io import load_npz
 
-    arrays, meta = load_npz(path)
-    kind = meta.get("format", meta.get("kind"))
-    if kind == "seqdl.FastText":
-        from ..embeddings.fasttext import FastText as cls
-    elif kind == "seqdl.Word2Vec":
-        from ..embeddings.word2vec import Word2Vec as cls
+    from ..embeddings.loading import vectors_kind
+
+    if vectors_kind(path) == "facebook":
+        from ..embeddings.fasttext import FastText
+
+        model, kind = FastText.load_facebook(path), "seqdl.FastText"
     else:
-        raise InputError(f"--init needs a model written by 'seqdl embed --save-model', not a {kind!r} file",
-                         path=str(path))
-    model = cls.from_npz(arrays, meta, path)
+        arrays, meta = load_npz(path)
+        kind = meta.get("format", meta.get("kind"))
+        if kind == "seqdl.FastText":
+            from ..embeddings.fasttext import FastText as cls
+        elif kind == "seqdl.Word2Vec":
+            from ..embeddings.word2vec import Word2Vec as cls
+        else:
+            raise InputError(f"--init needs a model written by 'seqdl embed --save-model' or a fastText .bin, "
+                             f"not a {kind!r} file", path=str(path))
+        model = cls.from_npz(arrays, meta, path)
     if subwords and kind != "seqdl.FastText":
         raise InputError("--subwords given, but the --init model is plain word2vec (no n-grams)", path=str(path))
     own = {f.name for f in fields(model.params)}

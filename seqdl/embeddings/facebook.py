@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from ..errors import ModelFileError
 from ..resources import check_memory
 from .subwordvectors import FastTextKeyedVectors
 
-__all__ = ["MAGIC", "is_facebook_bin", "read_facebook"]
+__all__ = ["MAGIC", "FacebookModel", "is_facebook_bin", "read_facebook", "read_facebook_model"]
 
 MAGIC = 793712314
 _ARGS = struct.Struct("<12id")
@@ -64,12 +65,35 @@ class _Reader:
         return struct.unpack(fmt, self.read(struct.calcsize(fmt), what))
 
 
+class FacebookModel(NamedTuple):
+    """The parts of a fastText ``.bin``: arguments, vocabulary and matrices."""
+
+    args: dict  # dim, ws, epoch, min_count, neg, word_ngrams, loss, model, bucket, minn, maxn, lr_update_rate, t
+    words: list[str]
+    counts: list[int]
+    ntokens: int
+    input: np.ndarray  # float32 (words + bucket, dim)
+    output: np.ndarray | None  # float32 (words, dim), if read
+
+
 def read_facebook(path: str | os.PathLike, limit: int | None = None) -> FastTextKeyedVectors:
     """The word and n-gram vectors of a fastText ``.bin`` as :class:`FastTextKeyedVectors`.
 
     ``limit`` keeps only the first ``limit`` words (fastText stores them most
     frequent first); every n-gram row is kept, since unknown words need them.
     """
+    model = read_facebook_model(path, output=False)
+    words, matrix = model.words, model.input
+    keep = len(words) if limit is None else max(0, min(int(limit), len(words)))
+    try:
+        return FastTextKeyedVectors(words[:keep], matrix[:keep], matrix[len(words):], model.args["minn"],
+                                    model.args["maxn"], np.asarray(model.counts[:keep], dtype=np.int64))
+    except ValueError as exc:  # a word twice
+        raise ModelFileError(f"bad dictionary ({exc})", path=str(path)) from None
+
+
+def read_facebook_model(path: str | os.PathLike, output: bool = True) -> FacebookModel:
+    """Everything in a fastText ``.bin``; the output matrix (what continued training needs) if ``output``."""
     path = Path(path)
     with open(path, "rb") as fh:
         r = _Reader(fh, path)
@@ -79,40 +103,43 @@ def read_facebook(path: str | os.PathLike, limit: int | None = None) -> FastText
         if version > 12:
             raise r.fail(f"fastText format version {version} is newer than the 12 this reader knows", 4)
         args = dict(zip(_ARG_NAMES, r.unpack(_ARGS.format, "the arguments")))
-        words, counts = _read_dictionary(r)
-        quantised = r.read(1, "the input matrix header")[0]
-        if quantised:
-            raise r.fail("quantised fastText models (.ftz) are not supported; use the full .bin")
-        rows, dim = r.unpack("<2q", "the input matrix header")
-        bucket = rows - len(words)
-        if dim != args["dim"] or bucket != args["bucket"] or bucket < 1:
-            raise r.fail(f"the input matrix has {rows} rows of dimension {dim}, but the header says "
-                         f"{len(words)} words + {args['bucket']} buckets of dimension {args['dim']}")
+        words, counts, ntokens = _read_dictionary(r)
         if not 1 <= args["minn"] <= args["maxn"]:
             raise r.fail(f"bad n-gram lengths minn {args['minn']}, maxn {args['maxn']}")
-        start = fh.tell()
-        needed = rows * dim * 4
-        if start + needed > r.size:
-            raise r.fail(f"truncated: {rows:,} x {dim} vectors need {needed:,} bytes after offset {start}, "
-                         f"the file has {r.size - start:,}")
-        check_memory(needed, f"the fastText input matrix ({rows:,} x {dim})")
-        matrix = np.fromfile(fh, dtype="<f4", count=rows * dim).reshape(rows, dim)
-    bad = ~np.isfinite(matrix).all(axis=1)
-    if bad.any():
-        row = int(np.argmax(bad))
-        what = f"word {words[row]!r}" if row < len(words) else f"n-gram bucket {row - len(words)}"
-        raise ModelFileError(f"the vector of {what} holds NaN or infinity", path=str(path))
-    keep = len(words) if limit is None else max(0, min(int(limit), len(words)))
-    try:
-        return FastTextKeyedVectors(words[:keep], matrix[:keep], matrix[len(words):], args["minn"], args["maxn"],
-                                    np.asarray(counts[:keep], dtype=np.int64))
-    except ValueError as exc:  # a word twice
-        raise ModelFileError(f"bad dictionary ({exc})", path=str(path)) from None
+        matrix = _read_matrix(r, len(words) + args["bucket"], args["dim"], "input", args["bucket"] >= 1)
+        hidden = _read_matrix(r, len(words), args["dim"], "output", True) if output else None
+    for name, array in (("input", matrix), ("output", hidden)):
+        if array is None:
+            continue
+        bad = ~np.isfinite(array).all(axis=1)
+        if bad.any():
+            row = int(np.argmax(bad))
+            what = f"word {words[row]!r}" if row < len(words) else f"n-gram bucket {row - len(words)}"
+            raise ModelFileError(f"the {name} vector of {what} holds NaN or infinity", path=str(path))
+    return FacebookModel(args, words, counts, ntokens, matrix, hidden)
 
 
-def _read_dictionary(r: _Reader) -> tuple[list[str], list[int]]:
+def _read_matrix(r: _Reader, rows: int, dim: int, what: str, valid: bool) -> np.ndarray:
+    """A (quantised flag, int64 rows, int64 dim, float32 values) matrix that must be ``rows`` x ``dim``."""
+    quantised = r.read(1, f"the {what} matrix header")[0]
+    if quantised:
+        raise r.fail("quantised fastText models (.ftz) are not supported; use the full .bin")
+    found_rows, found_dim = r.unpack("<2q", f"the {what} matrix header")
+    if (found_rows, found_dim) != (rows, dim) or not valid:
+        raise r.fail(f"the {what} matrix is {found_rows} x {found_dim}, but the header and dictionary say "
+                     f"{rows} x {dim}")
+    start = r.fh.tell()
+    needed = rows * dim * 4
+    if start + needed > r.size:
+        raise r.fail(f"truncated: the {what} matrix ({rows:,} x {dim}) needs {needed:,} bytes after offset {start}, "
+                     f"the file has {r.size - start:,}")
+    check_memory(needed, f"the fastText {what} matrix ({rows:,} x {dim})")
+    return np.fromfile(r.fh, dtype="<f4", count=rows * dim).reshape(rows, dim).astype(np.float32)
+
+
+def _read_dictionary(r: _Reader) -> tuple[list[str], list[int], int]:
     size, nwords, nlabels = r.unpack("<3i", "the dictionary header")
-    _ntokens, prune_size = r.unpack("<2q", "the dictionary header")
+    ntokens, prune_size = r.unpack("<2q", "the dictionary header")
     if nlabels > 0:
         raise r.fail(f"a supervised (classifier) model with {nlabels} labels; only word-vector models are read")
     if not 0 <= nwords == size:
@@ -146,4 +173,4 @@ def _read_dictionary(r: _Reader) -> tuple[list[str], list[int]]:
     r.fh.seek(base + pos)
     if prune_size > 0:  # n-gram rows renumbered by a pruning index: found only in quantised models
         raise r.fail("pruned fastText models are not supported; use the full .bin")
-    return words, counts
+    return words, counts, ntokens

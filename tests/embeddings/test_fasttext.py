@@ -242,3 +242,19 @@ def test_the_skipgram_subword_kernel_makes_gensims_per_pair_updates():
     np.testing.assert_allclose(syn1, want1, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(syn0, want0, rtol=1e-4, atol=1e-5)
     assert np.abs(syn0 - net_before).max() > 0.01  # it trained
+
+
+def test_a_facebook_bin_continues_training_with_new_words(facebook_bin, planted_file, tmp_path):
+    path, theirs = facebook_bin
+    model = FastText.load_facebook(path)
+    assert (model.params.dim, model.params.minn, model.params.maxn, model.params.bucket) == (8, 2, 4, 300)
+    np.testing.assert_allclose(model.wv.vectors, theirs.vectors, rtol=1e-5, atol=1e-6)
+    more = tmp_path / "more.txt"
+    more.write_text("zebra quagga okapi zebra quagga okapi\n" * 20, encoding="utf-8")
+    result = CliRunner().invoke(make_cli(PluginHost()), ["embed", str(more), "--init", str(path), "-o",
+                                                         str(tmp_path / "v.vec"), "--save-model",
+                                                         str(tmp_path / "m.npz"), "--workers", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    after = load_vectors(tmp_path / "m.npz")
+    assert after.index_to_key[: len(theirs)] == list(theirs.index_to_key)
+    assert set(after.index_to_key[len(theirs):]) == {"zebra", "quagga", "okapi"}
