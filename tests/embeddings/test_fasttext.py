@@ -172,11 +172,11 @@ def test_bad_subword_options_fail_in_one_line_and_write_nothing(cli, planted_fil
     assert not out.exists()
 
 
-def _per_pair_skipgram(syn0, syn1, ptr, rows, sentences, keep, accept, alias, tables, window, negative, alpha,
-                       seed, job):
-    """gensim's fasttext_fast_sentence_sg_neg, pair by pair in NumPy, with seqdl's random draws (one job)."""
-    from seqdl.embeddings.kernels import MAX_EXP, TABLE_SIZE
-    from seqdl.embeddings.noise import below, draw_noise, next_random, seed_state
+def _reference(arch, syn0, syn1, ptr, rows, sentences, keep, accept, alias, tables, window, negative, alpha, seed,
+               job):
+    """gensim's fasttext_fast_sentence_{sg,cbow}_neg in NumPy (skip-gram pair by pair), averaging over the
+    word's and its n-grams' rows as Facebook's fastText does, with seqdl's random draws (one job)."""
+    from seqdl.embeddings.noise import below, next_random, seed_state
 
     # numba hands uint64 back as Python ints: keep the state a uint64, as in the kernel.
     state = np.uint64(seed_state(seed, job))
@@ -192,31 +192,45 @@ def _per_pair_skipgram(syn0, syn1, ptr, rows, sentences, keep, accept, alias, ta
             bits, state = np.uint64(bits), np.uint64(state)
             reduced = window - below(bits, window)
             lo, hi = max(0, i - reduced), min(len(kept), i + reduced + 1)
-            mine = rows[ptr[centre]:ptr[centre + 1]]
+            if arch == "cbow":
+                if hi - lo > 1:
+                    inputs = np.concatenate([rows[ptr[w]:ptr[w + 1]] for w in kept[lo:i] + kept[i + 1:hi]])
+                    state = _predict(syn0, syn1, inputs, centre, state, accept, alias, tables, negative, alpha)
+                continue
             for j in range(lo, hi):
-                if j == i:
-                    continue
-                h = syn0[mine].mean(axis=0, dtype=np.float32)
-                work = np.zeros_like(h)
-                for d in range(negative + 1):
-                    if d == 0:
-                        target, label = kept[j], 1.0
-                    else:
-                        target, state = draw_noise(state, accept, alias)
-                        state = np.uint64(state)
-                        if target == kept[j]:
-                            continue
-                        label = 0.0
-                    f = float(h @ syn1[target])
-                    index = TABLE_SIZE - 1 if f >= MAX_EXP else 0 if f <= -MAX_EXP else \
-                        int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2))
-                    g = np.float32((label - tables[0, index]) * alpha)
-                    work += g * syn1[target]
-                    syn1[target] += g * h
-                np.add.at(syn0, mine, work)
+                if j != i:
+                    state = _predict(syn0, syn1, rows[ptr[centre]:ptr[centre + 1]], kept[j], state, accept, alias,
+                                     tables, negative, alpha)
 
 
-def test_the_skipgram_subword_kernel_makes_gensims_per_pair_updates():
+def _predict(syn0, syn1, inputs, true, state, accept, alias, tables, negative, alpha):
+    """The mean of rows ``inputs`` predicts ``true`` against noise words; every input row gets the gradient."""
+    from seqdl.embeddings.kernels import MAX_EXP, TABLE_SIZE
+    from seqdl.embeddings.noise import draw_noise
+
+    h = syn0[inputs].mean(axis=0, dtype=np.float32)
+    work = np.zeros_like(h)
+    for d in range(negative + 1):
+        if d == 0:
+            target, label = true, 1.0
+        else:
+            target, state = draw_noise(state, accept, alias)
+            state = np.uint64(state)
+            if target == true:
+                continue
+            label = 0.0
+        f = float(h @ syn1[target])
+        index = TABLE_SIZE - 1 if f >= MAX_EXP else 0 if f <= -MAX_EXP else \
+            int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2))
+        g = np.float32((label - tables[0, index]) * alpha)
+        work += g * syn1[target]
+        syn1[target] += g * h
+    np.add.at(syn0, inputs, work)
+    return state
+
+
+@pytest.mark.parametrize("arch", ["skipgram", "cbow"])
+def test_the_subword_kernels_make_gensims_updates(arch):
     from seqdl.embeddings import kernels
     from seqdl.embeddings.noise import alias_table, noise_distribution
     from seqdl.embeddings.subwords import subword_table
@@ -231,10 +245,10 @@ def test_the_skipgram_subword_kernel_makes_gensims_per_pair_updates():
     keep = np.full(len(words), 2**32 - 1, dtype=np.uint32)
     tables = kernels.sigmoid_tables()
     want0, want1, net_before = syn0.copy(), syn1.copy(), syn0.copy()
-    _per_pair_skipgram(want0, want1, ptr, rows, sentences, keep, accept, alias, tables, 3, 4, 0.1, 7, 2)
+    _reference(arch, want0, want1, ptr, rows, sentences, keep, accept, alias, tables, 3, 4, 0.1, 7, 2)
 
     net = kernels.Net(syn0, syn1, keep, accept, alias, np.zeros(len(words), dtype=np.float32), tables, ptr, rows)
-    settings = kernels.Settings(kernels.SKIPGRAM, kernels.NEGATIVE, 3, 4)
+    settings = kernels.Settings(kernels.SKIPGRAM if arch == "skipgram" else kernels.CBOW, kernels.NEGATIVE, 3, 4)
     ids = np.concatenate(sentences).astype(np.int32)
     ends = np.cumsum([len(s) for s in sentences]).astype(np.int64)
     scratch = kernels.make_scratch(settings, 8, len(words), 64)
