@@ -10,13 +10,15 @@ alike. Time runs from vocabulary building to the end of training; words/s
 is corpus words x epochs / time; the ratio is the median of the per-repeat
 seqdl/gensim ratios.
 
-Quality, for repeat 1 of each library:
+Quality:
 
 - analogy accuracy by gensim's evaluate_word_analogies (questions-words.txt,
   300k most frequent words, 3CosAdd), overall and on the syntactic sections
-  (gram1-gram9), the ones subwords help;
+  (gram1-gram9), the ones subwords help: the mean over the repeats (seeds) of
+  the first workers setting, since one seed's score varies by a point or two;
 - OOV neighbours: words absent from the corpus made from frequent ones
   (a dropped or swapped letter, an added suffix); for each, the top-10
+  (repeat 1 of each library)
   neighbours of its vector in seqdl's model and in gensim's, and their mean
   overlap. Two gensim runs with different seeds give the reference overlap
   that two correct implementations can reach.
@@ -135,8 +137,9 @@ def main(argv: list[str] | None = None) -> None:
 
     trainers = {"gensim": train_gensim, "seqdl": train_seqdl}
     first: dict[str, object] = {}
+    scores: dict[str, list[tuple[float, float]]] = {"gensim": [], "seqdl": []}
     print(f"{'workers':>7} {'gensim w/s':>11} {'seqdl w/s':>11} {'ratio':>6}", flush=True)
-    for workers in map(int, args.workers.split(",")):
+    for setting, workers in enumerate(map(int, args.workers.split(","))):
         speeds: dict[str, list[float]] = {"gensim": [], "seqdl": []}
         for repeat in range(args.repeats):
             for name in (["gensim", "seqdl"] if repeat % 2 == 0 else ["seqdl", "gensim"]):
@@ -144,14 +147,19 @@ def main(argv: list[str] | None = None) -> None:
                 wv = trainers[name](sentences, workers, repeat + 1, args)
                 speeds[name].append(n_words * args.epochs / (time.perf_counter() - started))
                 first.setdefault(name, wv)
+                if setting == 0:  # quality of every seed of the first setting, outside the timing
+                    scores[name].append(analogy_scores(wv))
+                del wv
         ratios = [s / g for s, g in zip(speeds["seqdl"], speeds["gensim"])]
         print(f"{workers:>7} {statistics.median(speeds['gensim']):>11,.0f} {statistics.median(speeds['seqdl']):>11,.0f}"
               f" {statistics.median(ratios):>5.2f}x   (per repeat: {', '.join(f'{r:.2f}' for r in ratios)})",
               flush=True)
 
     for name in ("gensim", "seqdl"):
-        overall, syntactic = analogy_scores(first[name])
-        print(f"analogy {name}: {overall:.1%} overall, {syntactic:.1%} syntactic (gram1-9)", flush=True)
+        overall, syntactic = np.mean(scores[name], axis=0)
+        seeds = ", ".join(f"{o:.1%}/{s:.1%}" for o, s in scores[name])
+        print(f"analogy {name}: {overall:.1%} overall, {syntactic:.1%} syntactic (gram1-9), mean of {len(scores[name])} "
+              f"seeds (overall/syntactic per seed: {seeds})", flush=True)
     gensim_wv, seqdl_wv = first["gensim"], first["seqdl"]
     vocab = set(gensim_wv.index_to_key) | set(seqdl_wv.index_to_key)
     words = oov_words(vocab, list(gensim_wv.index_to_key[50:3000]), args.oov)
