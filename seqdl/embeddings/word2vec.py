@@ -93,10 +93,13 @@ class Word2Vec:
         ``CallbackAny2Vec`` methods ``on_train_begin(model)``,
         ``on_epoch_begin(model)``, ``on_epoch_end(model)`` and
         ``on_train_end(model)``; at an epoch's end ``model.wv``,
-        ``model.epoch`` (epochs done) and ``model.loss_history`` are current. Raises :class:`CorpusError` if the corpus cannot
-        be read or no word is left after ``min_count``, :class:`ParameterError`
-        for settings the vocabulary cannot serve, :class:`TrainingError` if
-        training diverges (a NaN loss).
+        ``model.epoch`` (epochs done) and ``model.loss_history`` are current.
+
+        Raises :class:`CorpusError` if the corpus cannot be read or no word is
+        left after ``min_count``, :class:`ParameterError` for settings the
+        vocabulary cannot serve or weights that cannot fit in memory
+        (:class:`ResourceError`), :class:`TrainingError` if training diverges
+        (a NaN loss).
         """
         sentences, where = self._sentence_source(corpus)
         p = self.params
