@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from word2vec import blas_line, common_parser, load_sentences  # noqa: E402  (shared with the word2vec bench)
+from word2vec import common_parser, prepare  # noqa: E402  (shared with the word2vec bench)
 
 
 def train_gensim(sentences, workers: int, seed: int, args):
@@ -115,21 +115,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bucket", type=int, default=2_000_000)
     parser.add_argument("--oov", type=int, default=200, help="OOV words for the neighbour comparison")
     args = parser.parse_args(argv)
-
-    import logging
-
-    import gensim
-
-    import seqdl
-
-    logging.getLogger("gensim").setLevel(logging.WARNING)
-    print(blas_line(), flush=True)
-    sentences = load_sentences(args.corpus, args.max_words)
-    n_words = sum(map(len, sentences))
+    sentences, n_words, versions = prepare(args)
     print(f"corpus {args.corpus}: {n_words:,} words; {args.arch}, dim {args.dim}, window {args.window}, negative "
           f"{args.negative}, min-count {args.min_count}, sample {args.sample}, n-grams {args.minn}-{args.maxn} in "
-          f"{args.bucket:,} buckets, {args.epochs} epochs, {args.repeats} repeats; gensim {gensim.__version__}, "
-          f"seqdl {seqdl.__version__}", flush=True)
+          f"{args.bucket:,} buckets, {args.epochs} epochs, {args.repeats} repeats; {versions}", flush=True)
     started = time.perf_counter()
     warm = argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1, "bucket": 1000})
     train_seqdl([s[:2000] for s in sentences[:5]], 1, 1, warm)

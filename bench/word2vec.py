@@ -108,11 +108,8 @@ def blas_line() -> str:
     return f"BLAS kernels: {', '.join(blas) or 'none loaded'} (training kernels are numba/Cython, not BLAS)"
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = common_parser(__doc__)
-    parser.add_argument("--models", default="skipgram,cbow")
-    args = parser.parse_args(argv)
-
+def prepare(args: argparse.Namespace) -> tuple[list[list[str]], int, str]:
+    """Quiet gensim's logging, print the BLAS line, load the corpus: ``(sentences, words, versions)``."""
     import logging
 
     import gensim
@@ -122,11 +119,17 @@ def main(argv: list[str] | None = None) -> None:
     logging.getLogger("gensim").setLevel(logging.WARNING)
     print(blas_line(), flush=True)
     sentences = load_sentences(args.corpus, args.max_words)
-    n_words = sum(map(len, sentences))
+    return sentences, sum(map(len, sentences)), f"gensim {gensim.__version__}, seqdl {seqdl.__version__}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common_parser(__doc__)
+    parser.add_argument("--models", default="skipgram,cbow")
+    args = parser.parse_args(argv)
+    sentences, n_words, versions = prepare(args)
     print(f"corpus {args.corpus}: {n_words:,} words in {len(sentences):,} sentences; "
           f"dim {args.dim}, window {args.window}, negative {args.negative}, min-count {args.min_count}, "
-          f"sample {args.sample}, {args.epochs} epochs, {args.repeats} repeats; "
-          f"gensim {gensim.__version__}, seqdl {seqdl.__version__}", flush=True)
+          f"sample {args.sample}, {args.epochs} epochs, {args.repeats} repeats; {versions}", flush=True)
     started = time.perf_counter()
     warm_up = argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1})
     train_seqdl([s[:2000] for s in sentences[:5]], "skipgram", 1, 1, warm_up)
