@@ -21,12 +21,14 @@ _BY_SUFFIX = {".bin": "binary", ".npz": "npz", ".tsv": "projector"}
               help="Keep only the first (most frequent) N vectors.")
 @click.option("--no-header", is_flag=True, default=None,
               help="IN is a GloVe file (no '<count> <dim>' line)  [default: detected]")
+@click.option("--binary/--text", "binary", default=None,
+              help="IN is word2vec binary / text  [default: detected from the content]")
 @click.option("--metadata", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="With --to projector: the labels file  [default: metadata.tsv beside OUT]")
 @json_option
 @quiet_option
 def convert_command(source: Path, output: Path, target: str | None, limit: int | None, no_header: bool | None,
-                    metadata: Path | None, as_json: bool, quiet: bool) -> None:
+                    binary: bool | None, metadata: Path | None, as_json: bool, quiet: bool) -> None:
     """Convert the vectors in IN (word2vec text or binary, GloVe, seqdl .npz, fastText .bin) to OUT.
 
     OUT is word2vec text (gensim, fastText and every seqdl command read it),
@@ -46,7 +48,7 @@ def convert_command(source: Path, output: Path, target: str | None, limit: int |
     if target == "projector":
         metadata = metadata or output.with_name("metadata.tsv")
         check_output(metadata, inputs=[source], others=[output])
-    kv = load_vectors(source, limit=limit, no_header=no_header or None)
+    kv = load_vectors(source, limit=limit, no_header=no_header or None, binary=binary)
     if target == "npz":
         kv.save(output)
     elif target == "projector":

@@ -86,3 +86,12 @@ def test_bad_inputs_fail_in_one_line_and_write_nothing(kv, tmp_path, assert_one_
     assert_one_line_error(_convert(src, tmp_path / "vectors.tsv", "--metadata", src), str(src), code=1)
     assert_one_line_error(_convert(src, tmp_path / "o.vec", "--limit", "0"), "--limit", code=2)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ragged.txt", "v.vec"]
+
+
+def test_an_explicit_input_format_is_obeyed(kv, tmp_path, assert_one_line_error):
+    src = tmp_path / "v.bin"
+    kv.save_word2vec_format(src, binary=True)
+    assert _convert(src, tmp_path / "a.vec", "--binary", "-q").exit_code == 0
+    np.testing.assert_array_equal(load_vectors(tmp_path / "a.vec").vectors, kv.vectors)
+    assert_one_line_error(_convert(src, tmp_path / "b.vec", "--text"), str(src), code=1)
+    assert not (tmp_path / "b.vec").exists()
