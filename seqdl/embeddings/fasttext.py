@@ -39,11 +39,19 @@ class FastText(Word2Vec):
     params_class = FastTextParams
     FORMAT = "seqdl.FastText"
 
+    def __init__(self, params: FastTextParams | None = None, **settings):
+        super().__init__(params, **settings)
+        self._table: tuple[np.ndarray, np.ndarray] | None = None  # the word -> rows table of _table_for
+        self._table_for: Vocabulary | None = None
+
     def _input_rows(self, vocab_size: int) -> int:
         return vocab_size + self.params.bucket
 
     def _subword_table(self, vocab: Vocabulary) -> tuple[np.ndarray, np.ndarray]:
-        return subword_table(vocab.words, self.params.minn, self.params.maxn, self.params.bucket)
+        if self._table_for is not vocab:  # computed once per vocabulary
+            self._table = subword_table(vocab.words, self.params.minn, self.params.maxn, self.params.bucket)
+            self._table_for = vocab
+        return self._table
 
     @classmethod
     def load_facebook(cls, path: str | os.PathLike) -> "FastText":
@@ -74,4 +82,4 @@ class FastText(Word2Vec):
     def _keyed_vectors(self, vocab: Vocabulary, syn0: np.ndarray) -> FastTextKeyedVectors:
         n = len(vocab)
         return FastTextKeyedVectors(vocab.words, syn0[:n], syn0[n:], self.params.minn, self.params.maxn,
-                                    vocab.counts)
+                                    vocab.counts, table=self._subword_table(vocab))

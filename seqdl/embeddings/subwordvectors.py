@@ -34,7 +34,7 @@ class FastTextKeyedVectors(KeyedVectors):
     """
 
     def __init__(self, keys: Sequence[str], vectors_vocab: np.ndarray, vectors_ngrams: np.ndarray, minn: int,
-                 maxn: int, counts: np.ndarray | None = None):
+                 maxn: int, counts: np.ndarray | None = None, table: tuple[np.ndarray, np.ndarray] | None = None):
         vectors_vocab = np.ascontiguousarray(vectors_vocab, dtype=np.float32)
         vectors_ngrams = np.ascontiguousarray(vectors_ngrams, dtype=np.float32)
         if vectors_ngrams.ndim != 2 or vectors_ngrams.shape[0] < 1 or vectors_vocab.ndim != 2 \
@@ -45,7 +45,12 @@ class FastTextKeyedVectors(KeyedVectors):
         self.minn, self.maxn = int(minn), int(maxn)
         self.vectors_vocab = vectors_vocab
         self.vectors_ngrams = vectors_ngrams
-        super().__init__(keys, compose(keys, vectors_vocab, vectors_ngrams, self.minn, self.maxn), counts)
+        if len(keys) != len(vectors_vocab):
+            raise ShapeError(f"{len(keys)} keys need word vectors of shape ({len(keys)}, dim), got "
+                             f"{vectors_vocab.shape}")
+        if table is None:
+            table = subword_table(keys, self.minn, self.maxn, self.bucket)
+        super().__init__(keys, compose(vectors_vocab, vectors_ngrams, *table), counts)
 
     @property
     def bucket(self) -> int:
@@ -97,18 +102,21 @@ class FastTextKeyedVectors(KeyedVectors):
             raise ModelFileError(f"inconsistent FastTextKeyedVectors file ({exc})", path=str(path)) from None
 
 
-def compose(words: Sequence[str], vectors_vocab: np.ndarray, vectors_ngrams: np.ndarray, minn: int,
-            maxn: int) -> np.ndarray:
-    """Each word's row averaged with its n-grams' rows (gensim's ``adjust_vectors``)."""
+def compose(vectors_vocab: np.ndarray, vectors_ngrams: np.ndarray, ptr: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Each word's row averaged with its n-grams' rows (gensim's ``adjust_vectors``).
+
+    ``ptr``/``rows`` is :func:`subword_table`'s word -> rows table (rows below
+    the vocabulary size are word rows, the others n-gram buckets after them).
+    """
+    words = len(vectors_vocab)
     out = np.empty_like(vectors_vocab)
-    for start in range(0, len(words), _CHUNK_WORDS):
-        chunk = words[start:start + _CHUNK_WORDS]
-        ptr, rows = subword_table(chunk, minn, maxn, vectors_ngrams.shape[0])
-        # Rows below len(chunk) are the chunk's own words, the rest n-gram buckets.
-        own = rows < len(chunk)
-        gathered = np.empty((len(rows), vectors_vocab.shape[1]), dtype=np.float64)
-        gathered[own] = vectors_vocab[start + rows[own]]
-        gathered[~own] = vectors_ngrams[rows[~own] - len(chunk)]
-        sums = np.add.reduceat(gathered, ptr[:-1], axis=0)
-        out[start:start + len(chunk)] = sums / np.diff(ptr)[:, None]
+    for start in range(0, words, _CHUNK_WORDS):
+        stop = min(start + _CHUNK_WORDS, words)
+        chunk = rows[ptr[start]:ptr[stop]]
+        own = chunk < words
+        gathered = np.empty((len(chunk), vectors_vocab.shape[1]), dtype=np.float64)
+        gathered[own] = vectors_vocab[chunk[own]]
+        gathered[~own] = vectors_ngrams[chunk[~own] - words]
+        sums = np.add.reduceat(gathered, ptr[start:stop] - ptr[start], axis=0)
+        out[start:stop] = sums / np.diff(ptr[start:stop + 1])[:, None]
     return out
