@@ -21,9 +21,10 @@ from numba import njit
 from threadpoolctl import threadpool_limits
 
 from seqdl import nn
+from seqdl.kernel_flags import FASTMATH
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def direct_forward(xp, wt, b, y):
     """y = conv(xp, w) + b for a padded input xp, stride 1; wt is w as (C, KH, KW, OC).
 
@@ -47,7 +48,7 @@ def direct_forward(xp, wt, b, y):
                     y[n, o, i, j] = acc[o]
 
 
-@njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def direct_backward(xp, wt, dy, dwt, db, dxp):
     """Weight (as (C, KH, KW, OC)), bias and padded-input gradients of direct_forward."""
     n_, oc_, oh, ow = dy.shape

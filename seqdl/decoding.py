@@ -12,6 +12,10 @@ from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
+from .logits import LogitsRules, log_softmax, repeated_ngram_tokens
+
+__all__ = ["Constraints", "Decoder", "StepModel", "log_softmax", "repeated_ngram_tokens", "step_rows"]
+
 
 @runtime_checkable
 class StepModel(Protocol):
@@ -23,6 +27,11 @@ class StepModel(Protocol):
     ``log_probs`` is a float array of shape ``(vocab_size,)``. States are
     opaque to the decoder and must not be mutated by ``step`` (beam search
     keeps several alive at once).
+
+    Optionally, ``step_batch(states, tokens)`` feeds ``tokens[i]`` after
+    ``states[i]`` for every row at once and returns ``(log_probs (B, V),
+    new_states)``, exactly what ``step`` would give row by row; decoders use
+    it through :func:`step_rows` when a model has it.
     """
 
     vocab_size: int
@@ -36,66 +45,53 @@ class StepModel(Protocol):
 
 @runtime_checkable
 class Decoder(Protocol):
-    """What a factory registered with ``register_decoders`` returns."""
+    """What a factory registered with ``register_decoders`` returns.
+
+    A decoder may also have ``generate(model, prompt, max_new_tokens,
+    on_token=None)`` returning a list of :class:`seqdl.Generation` (several
+    sequences, their log-probabilities and scores; ``on_token(i, token)``
+    called as sequence ``i`` grows, for streaming). :func:`seqdl.generate`
+    uses it when present, else ``decode``.
+    """
 
     def decode(self, model: StepModel, prompt: Sequence[int], max_new_tokens: int) -> list[int]:
         """Generate up to ``max_new_tokens`` ids after ``prompt``; return the new ids."""
 
 
-def log_softmax(logits: np.ndarray) -> np.ndarray:
-    """Normalised log-probabilities of ``logits`` along the last axis, computed stably."""
-    logits = np.asarray(logits, dtype=np.float64)
-    shifted = logits - np.max(logits, axis=-1, keepdims=True)
-    return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+def step_rows(model: StepModel, states: Sequence[Any], tokens: Sequence[int]) -> tuple[np.ndarray, list]:
+    """Feed one token to each of several states: ``(log_probs (B, V) float64, new states)``.
 
-
-def repeated_ngram_tokens(sequence: Sequence[int], n: int) -> set[int]:
-    """Tokens that would complete an ``n``-gram already present in ``sequence``."""
-    if n <= 0 or len(sequence) < n - 1:
-        return set()
-    if n == 1:
-        return set(sequence)
-    prefix = tuple(sequence[len(sequence) - n + 1:])
-    return {sequence[i + n - 1] for i in range(len(sequence) - n + 1)
-            if tuple(sequence[i:i + n - 1]) == prefix}
+    Uses the model's optional ``step_batch(states, tokens)`` (one call for the
+    whole batch) when it has one, else ``step`` row by row; decoders that keep
+    several sequences alive (beams, samples) step them through this.
+    """
+    batched = getattr(model, "step_batch", None)
+    if batched is not None:
+        log_probs, new_states = batched(list(states), np.asarray(tokens, dtype=np.int64))
+        return np.asarray(log_probs, dtype=np.float64).reshape(len(tokens), -1), list(new_states)
+    rows = [model.step(state, int(token)) for state, token in zip(states, tokens)]
+    return np.stack([np.asarray(r[0], dtype=np.float64) for r in rows]), [r[1] for r in rows]
 
 
 class Constraints:
-    """Rules every decoder applies to the next-token log-probabilities (Hugging Face semantics).
+    """The decoder-independent rules (EOS, minimum length, no-repeat-n-gram) as one object.
 
-    ``eos_token_id`` (an id or a list of ids) ends a sequence, and cannot be
-    chosen before ``min_new_tokens`` tokens; ``no_repeat_ngram_size=n`` forbids
-    any n-gram from occurring twice in prompt plus generated tokens.
+    Kept for code written against seqdl 0.1; it is :class:`seqdl.logits.LogitsRules`
+    restricted to those options, which new code should use directly.
     """
 
     def __init__(self, eos_token_id: int | Sequence[int] | None = None, min_new_tokens: int = 0,
                  no_repeat_ngram_size: int = 0):
-        if eos_token_id is None:
-            self.eos = frozenset()
-        elif isinstance(eos_token_id, (int, np.integer)):
-            self.eos = frozenset([int(eos_token_id)])
-        else:
-            self.eos = frozenset(int(t) for t in eos_token_id)
-        if min_new_tokens < 0 or no_repeat_ngram_size < 0:
-            raise ValueError("min_new_tokens and no_repeat_ngram_size must be >= 0")
-        self.min_new_tokens = min_new_tokens
-        self.no_repeat_ngram_size = no_repeat_ngram_size
+        self.rules = LogitsRules(eos_token_id=eos_token_id, min_new_tokens=min_new_tokens,
+                                 no_repeat_ngram_size=no_repeat_ngram_size)
+        self.eos = self.rules.eos
+        self.min_new_tokens = self.rules.min_new_tokens
+        self.no_repeat_ngram_size = self.rules.no_repeat_ngram_size
 
     def is_eos(self, token: int) -> bool:
         """Whether ``token`` ends a sequence."""
-        return token in self.eos
+        return self.rules.is_eos(token)
 
     def apply(self, log_probs: np.ndarray, sequence: Sequence[int], n_new: int) -> np.ndarray:
-        """A copy of ``log_probs`` with forbidden tokens set to ``-inf``.
-
-        ``sequence`` is the prompt plus the tokens generated so far, ``n_new``
-        how many of them were generated.
-        """
-        out = np.array(log_probs, dtype=np.float64)
-        if n_new < self.min_new_tokens and self.eos:
-            out[list(self.eos)] = -np.inf
-        if self.no_repeat_ngram_size:
-            banned = repeated_ngram_tokens(sequence, self.no_repeat_ngram_size)
-            if banned:
-                out[list(banned)] = -np.inf
-        return out
+        """A copy of ``log_probs`` with forbidden tokens set to ``-inf`` (``sequence``: prompt plus generated)."""
+        return self.rules.process(log_probs, sequence, n_new)

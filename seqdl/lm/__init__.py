@@ -1,4 +1,4 @@
-"""Character- and word-level LSTM language models trained by truncated BPTT.
+"""Character- and word-level recurrent (LSTM, GRU, RNN) language models trained by truncated BPTT.
 
 :class:`LanguageModel` implements the decoding protocol, so every registered
 decoder (greedy, sample, beam, a plugin's) can generate from it.

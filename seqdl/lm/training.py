@@ -80,8 +80,7 @@ def evaluate(model: LanguageModel, ids: np.ndarray, seq_len: int = 64, batch_siz
     streams = split_streams(ids, batch_size)
     total, count, state = 0.0, 0, None
     for x, y in stream_batches(streams, seq_len):
-        logits = model.forward(x, state)
-        state = model.final_state
+        logits, state = model.forward(x, state)
         loss, _ = cross_entropy(logits, y)
         total += loss * y.size
         count += y.size
@@ -112,8 +111,7 @@ class Trainer:
         model.zero_grad()
         # Divergence is reported by the finiteness checks, as one TrainingError, not by numpy warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            logits = model.forward(x, self.state, training=True)
-            self.state = model.final_state
+            logits, self.state = model.forward(x, self.state, training=True)
             loss, grad = cross_entropy(logits, y)
             _check_finite(loss, "the training loss", self.steps)
             model.backward(grad)

@@ -10,8 +10,12 @@ non-trainable state such as BatchNorm's running statistics lives in
 Generator) so :func:`seqdl.nn.gradcheck` can replay it.
 
 Subclasses register themselves by class name, which is how
-:meth:`seqdl.nn.Sequential.load` rebuilds a saved model; a subclass reports
-its constructor arguments from :meth:`Layer.config`.
+:meth:`seqdl.nn.Sequential.load` rebuilds a saved model (:func:`layer_spec`,
+:func:`build_layer`); a subclass reports its constructor arguments from
+:meth:`Layer.config`. Layers made of layers (``Sequential``, ``Concat``)
+derive from :class:`Container`, whose ``params``/``grads``/``buffers`` are
+the children's live arrays under ``"<index>.<name>"``, so optimisers,
+clipping, gradcheck and model files reach nested layers.
 """
 
 from __future__ import annotations
@@ -60,7 +64,7 @@ class Layer:
 
     # -- shared helpers -----------------------------------------------------
     def __call__(self, x: np.ndarray, training: bool = False) -> np.ndarray:
-        return self.forward(x, training)
+        return self.forward(x, training=training)
 
     def add_param(self, name: str, value: np.ndarray) -> None:
         """Register a trainable array and a zero gradient of the same shape."""
@@ -110,3 +114,84 @@ class Layer:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.config().items())
         return f"{type(self).__name__}({args})"
+
+
+def layer_spec(layer: Layer) -> dict:
+    """``{"class": ..., "config": ...}``: what :func:`build_layer` needs to rebuild ``layer`` (JSON-serialisable)."""
+    return {"class": type(layer).__name__, "config": layer.config()}
+
+
+def build_layer(spec: dict) -> Layer:
+    """A new layer from :func:`layer_spec`'s description (containers rebuild their children)."""
+    if not isinstance(spec, dict) or not isinstance(spec.get("config"), dict):
+        raise TypeError(f"a layer description is {{'class': ..., 'config': {{...}}}}, got {spec!r}")
+    layer_cls = Layer.registry.get(spec.get("class"))
+    if layer_cls is None:
+        raise KeyError(f"unknown layer class {spec.get('class')!r}")
+    if issubclass(layer_cls, Container):
+        return layer_cls.from_config(spec["config"])
+    return layer_cls(**spec["config"])
+
+
+class Container(Layer):
+    """A layer made of child layers; its parameters, gradients and buffers are the children's.
+
+    Subclasses keep the children in :meth:`children` order, which names the
+    arrays (``"0.weight"``, ``"1.0.bias"`` for a nested container...).
+    """
+
+    def __init__(self):  # params/grads/buffers are views of the children's, not dicts of their own
+        pass
+
+    def _layers(self, layers) -> list[Layer]:
+        """``layers`` as a list, refusing anything that is not a seqdl.nn layer."""
+        layers = list(layers)
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise TypeError(f"{type(self).__name__} takes seqdl.nn layers, got {type(layer).__name__}")
+        return layers
+
+    def children(self) -> list[Layer]:
+        """The child layers, in the order that names their arrays."""
+        raise NotImplementedError
+
+    @classmethod
+    def from_config(cls, config: dict) -> Container:
+        """Rebuild from :meth:`config`, whose child descriptions are :func:`layer_spec` dicts."""
+        raise NotImplementedError
+
+    def _merged(self, store: str) -> dict[str, np.ndarray]:
+        return {f"{i}.{name}": value for i, child in enumerate(self.children())
+                for name, value in getattr(child, store).items()}
+
+    @property
+    def params(self) -> dict[str, np.ndarray]:
+        """Every child's parameters (live arrays: update them in place)."""
+        return self._merged("params")
+
+    @property
+    def grads(self) -> dict[str, np.ndarray]:
+        """Every child's gradients, keyed as :attr:`params`."""
+        return self._merged("grads")
+
+    @property
+    def buffers(self) -> dict[str, np.ndarray]:
+        """Every child's buffers (BatchNorm's running statistics...)."""
+        return self._merged("buffers")
+
+    def zero_grad(self) -> None:
+        for child in self.children():
+            child.zero_grad()
+
+    @property
+    def dtype(self):
+        for child in self.children():
+            if child.params:
+                return child.dtype
+        return getattr(self, "_dtype", np.dtype(DEFAULT_DTYPE))
+
+    def astype(self, dtype) -> Container:
+        for child in self.children():
+            child.astype(dtype)
+        self._dtype = np.dtype(dtype)
+        return self

@@ -21,6 +21,20 @@ def _relative_error(analytic: np.ndarray, numeric: np.ndarray) -> float:
     return 0.0 if scale == 0.0 else float(np.linalg.norm(analytic - numeric) / scale)
 
 
+def numeric_gradient(f, array: np.ndarray, eps: float = 1e-6) -> np.ndarray:
+    """d f() / d ``array`` by centred differences: each element perturbed in place by +-eps, then restored."""
+    return _numeric(f, array, eps, np.arange(array.size)).reshape(array.shape)
+
+
+def _with_children(layers):
+    """The layers and, depth first, every layer inside a container (for their random generators)."""
+    for layer in layers:
+        yield layer
+        children = getattr(layer, "children", None)
+        if callable(children):
+            yield from _with_children(children())
+
+
 def _numeric(f, array: np.ndarray, eps: float, indices) -> np.ndarray:
     flat = array.reshape(-1)
     out = np.empty(len(indices))
@@ -62,6 +76,7 @@ def gradcheck(target, x, targets=None, *, training: bool = True, eps: float = 1e
     copied, so the caller's layer keeps its dtype and state; a layer's
     ``rng`` is replayed so dropout masks match between evaluations.
     ``max_checks`` limits the elements checked per array (chosen at random).
+    A target whose ``forward`` returns ``(output, state)`` is checked on its output.
     """
     rng = np.random.default_rng(seed)
     if isinstance(target, Loss):
@@ -72,8 +87,9 @@ def gradcheck(target, x, targets=None, *, training: bool = True, eps: float = 1e
         layer.astype(np.float64)
     if hasattr(model, "astype") and model not in layers:
         model.astype(np.float64)
-    rng_states = [(layer.rng, copy.deepcopy(layer.rng.bit_generator.state))
-                  for layer in layers if isinstance(getattr(layer, "rng", None), np.random.Generator)]
+    generators = {id(layer.rng): layer.rng for layer in _with_children(layers)
+                  if isinstance(getattr(layer, "rng", None), np.random.Generator)}
+    rng_states = [(generator, copy.deepcopy(generator.bit_generator.state)) for generator in generators.values()]
     x = np.array(x)
     if np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
@@ -81,7 +97,8 @@ def gradcheck(target, x, targets=None, *, training: bool = True, eps: float = 1e
     def run():
         for generator, state in rng_states:
             generator.bit_generator.state = copy.deepcopy(state)
-        return model.forward(x, training=training)
+        out = model.forward(x, training=training)
+        return out[0] if isinstance(out, tuple) else out  # recurrent layers return (output, state)
 
     projection = rng.standard_normal(np.shape(run()))
 

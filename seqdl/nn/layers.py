@@ -9,7 +9,7 @@ import numpy as np
 from . import init
 from ..errors import ShapeError
 from .base import DEFAULT_DTYPE, Layer, make_rng
-from .kernels.elementwise import dropout_forward, multiply
+from .kernels.elementwise import dropout_forward, multiply, scatter_add_rows
 
 
 def default_weight_and_bias(layer: Layer, weight_shape, out_features: int, bias: bool, dtype, rng) -> None:
@@ -33,21 +33,31 @@ class Dense(Layer):
     def config(self) -> dict:
         return {"in_features": self.in_features, "out_features": self.out_features, "bias": self.bias}
 
+    @property
+    def weight(self) -> np.ndarray:
+        """The (out, in) matrix (a subclass may keep it elsewhere, e.g. tied to an embedding)."""
+        return self.params["weight"]
+
+    @property
+    def weight_grad(self) -> np.ndarray:
+        """Where the weight's gradient accumulates."""
+        return self.grads["weight"]
+
     def forward(self, x, training=False):
         x = self.cast_input(x)
         self.expect(x, tuple(range(1, 8)), "(*, in_features)", **{f"a{max(x.ndim - 1, 0)}": self.in_features})
         self._x = x.reshape(-1, self.in_features)
-        y = self._x @ self.params["weight"].T
+        y = self._x @ self.weight.T
         if self.bias:
             y += self.params["bias"]
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def backward(self, grad_out):
         g = np.ascontiguousarray(grad_out, dtype=self.dtype).reshape(-1, self.out_features)
-        self.grads["weight"] += g.T @ self._x
+        self.weight_grad[...] += g.T @ self._x
         if self.bias:
             self.grads["bias"] += g.sum(axis=0)
-        return (g @ self.params["weight"]).reshape(*grad_out.shape[:-1], self.in_features)
+        return (g @ self.weight).reshape(*grad_out.shape[:-1], self.in_features)
 
 
 class Flatten(Layer):
@@ -127,6 +137,6 @@ class Embedding(Layer):
 
     def backward(self, grad_out):
         """Scatter-add into the weight gradient; integer ids have no gradient, so returns None."""
-        g = np.asarray(grad_out, dtype=self.dtype).reshape(-1, self.embedding_dim)
-        np.add.at(self.grads["weight"], self._ids.reshape(-1), g)
+        g = np.ascontiguousarray(grad_out, dtype=self.dtype).reshape(-1, self.embedding_dim)
+        scatter_add_rows(self.grads["weight"], np.ascontiguousarray(self._ids.reshape(-1)), g)
         return None

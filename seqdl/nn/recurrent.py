@@ -1,17 +1,26 @@
-"""LSTM and Elman RNN layers, batch-first like ``torch.nn.LSTM(batch_first=True)``.
+"""LSTM, GRU and Elman RNN layers with torch.nn's signature, batch-first.
 
-Input (N, T, F), output (N, T, H): the hidden state at every step. Parameters
-carry torch's names and shapes (``weight_ih`` (G*H, F), ``weight_hh``
-(G*H, H), ``bias_ih``, ``bias_hh``; G = 4 gates i, f, g, o for the LSTM,
-1 for the RNN) and torch's initialisation U(-1/sqrt(H), 1/sqrt(H)).
+``LSTM(input_size, hidden_size, num_layers=1, bias=True, dropout=0.0)`` (and
+GRU, RNN with ``nonlinearity``) maps input (N, T, F) to the top layer's hidden
+state at every step (N, T, H). ``forward(x, state=None, training=False)``
+returns ``(out, state)``; the state is ``(h, c)`` with each (num_layers, N, H)
+for the LSTM and ``h`` (num_layers, N, H) for the GRU and RNN, as torch. The
+state given to ``forward`` is where gradients stop (truncated BPTT):
+``backward(grad_out, grad_state=None)`` returns the input gradient, adds the
+parameter gradients into ``grads`` and leaves the gradient reaching the given
+state in :attr:`grad_state` (same layout as the state).
+
+Parameters carry torch's names and shapes per layer (``weight_ih_l0``
+(G*H, F), ``weight_hh_l0`` (G*H, H), ``bias_ih_l0``, ``bias_hh_l0``,
+``weight_ih_l1``...; G = 4 gates i, f, g, o for the LSTM, 3 gates r, z, n for
+the GRU, 1 for the RNN), initialised U(-1/sqrt(H), 1/sqrt(H)) in torch's
+order, so a torch ``state_dict`` maps one to one. Dropout (inverted, drawn
+from ``self.rng``) applies between layers only, when training.
 
 The fast path: the input projection for all time steps is one GEMM; each step
 costs only ``h @ W_hh^T`` plus one fused Numba kernel; the weight gradients
-are single GEMMs after the backward time loop. ``forward(x, state=...)``
-starts from a given state and leaves the final one in ``final_state``, which
-is how truncated BPTT carries state across batches: gradients stop at the
-given state, and ``backward`` leaves the gradient reaching it in
-``grad_state``.
+are single GEMMs after the backward time loop. Between layers the sequence
+stays time-major, so only the outermost input and output are transposed.
 
 With ``workers > 1`` the batch rows are split into independent blocks whose
 time loops run in threads (the kernels and BLAS release the GIL), with no
@@ -29,12 +38,13 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import ShapeError
+from ..errors import ParameterError, ShapeError
 from . import init
 from .base import DEFAULT_DTYPE, Layer, make_rng
-from .recurrent_kernels import lstm_step_backward, lstm_step_forward, rnn_step_backward, rnn_step_forward
-from .workspace import Workspace
+from .time_loops import GRULoop, LSTMLoop, RNNLoop, TimeLoop
+from .layers import Dropout
 
+__all__ = ["GRU", "LSTM", "RNN"]
 
 #: Fewest batch rows worth a thread of their own.
 MIN_ROWS_PER_WORKER = 4
@@ -51,41 +61,49 @@ def _blocks(size: int, parts: int) -> list[tuple[int, int]]:
 
 
 class _Recurrent(Layer):
-    """What the LSTM and RNN share: parameters, projections, weight gradients."""
+    """What the LSTM, GRU and RNN share: the layer stack, states, dropout between layers, threads."""
 
-    #: Number of gate blocks stacked in the weights (4 for the LSTM).
-    gates = 1
-    #: Number of arrays in a state (h, or h and c).
-    state_size = 1
+    cell_class: type[TimeLoop] = TimeLoop
 
-    def __init__(self, input_size: int, hidden_size: int, bias: bool, dtype, rng, workers: int = 1):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 dropout: float = 0.0, *, dtype=DEFAULT_DTYPE, rng=None, workers: int = 1):
         super().__init__()
-        self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
+        for name, value in (("input_size", input_size), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if int(value) < 1:
+                raise ParameterError(name, f"must be at least 1, got {value}")
+        if not 0.0 <= float(dropout) < 1.0:
+            raise ParameterError("dropout", f"must be in [0, 1), got {dropout}")
+        self.input_size, self.hidden_size, self.num_layers = int(input_size), int(hidden_size), int(num_layers)
+        self.bias, self.dropout = bool(bias), float(dropout)
         #: Threads for the time loops and weight-gradient products.
         self.workers = max(1, int(workers))
-        rng = make_rng(rng)
-        rows = self.gates * self.hidden_size
+        #: The initialisation's and the dropout masks' random state.
+        self.rng = make_rng(rng)
+        rows = self.cell_class.gates * self.hidden_size
         bound = 1.0 / math.sqrt(self.hidden_size)
-        shapes = {"weight_ih": (rows, self.input_size), "weight_hh": (rows, self.hidden_size)}
-        if self.bias:
-            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
-        for name, shape in shapes.items():
-            self.add_param(name, init.uniform(np.empty(shape, dtype=dtype), -bound, bound, rng))
-        self.final_state: tuple[np.ndarray, ...] | None = None
-        self.grad_state: tuple[np.ndarray, ...] | None = None
-        self._work = Workspace()
+        self._cells: list[TimeLoop] = []
+        for k in range(self.num_layers):
+            size = self.input_size if k == 0 else self.hidden_size
+            shapes = {"weight_ih": (rows, size), "weight_hh": (rows, self.hidden_size)}
+            if self.bias:
+                shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+            for name, shape in shapes.items():
+                self.add_param(f"{name}_l{k}", init.uniform(np.empty(shape, dtype=dtype), -bound, bound, self.rng))
+            self._cells.append(self.cell_class(self, k, size))
+        self._drops = [Dropout(self.dropout, rng=self.rng) for _ in range(self.num_layers - 1)]
+        self.grad_state = None
 
-    def _initial_state(self, n: int, state) -> list[np.ndarray]:
-        shape = (n, self.hidden_size)
-        if state is None:
-            return [np.zeros(shape, dtype=self.dtype) for _ in range(self.state_size)]
-        state = (state,) if isinstance(state, np.ndarray) else tuple(state)
-        if len(state) != self.state_size or any(np.shape(s) != shape for s in state):
-            raise ShapeError(f"{self!r} expected a state of {self.state_size} array(s) of shape {shape}, "
-                             f"got {[np.shape(s) for s in state]}")
-        return [np.asarray(s, dtype=self.dtype) for s in state]
+    @property
+    def state_size(self) -> int:
+        """Arrays in a state: 2 (h, c) for the LSTM, 1 otherwise."""
+        return self.cell_class.state_size
 
-    def _in_parallel(self, fn, blocks: list[tuple[int, int]]) -> None:
+    def config(self) -> dict:
+        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "num_layers": self.num_layers,
+                "bias": self.bias, "dropout": self.dropout, "workers": self.workers}
+
+    # -- threads --------------------------------------------------------------
+    def in_parallel(self, fn, blocks: list[tuple[int, int]]) -> None:
         """Run ``fn(start, stop)`` for every block, in the worker threads when there are several."""
         if len(blocks) == 1:
             fn(*blocks[0])
@@ -96,10 +114,11 @@ class _Recurrent(Layer):
         for future in futures:
             future.result()
 
-    def _batch_blocks(self, n: int) -> list[tuple[int, int]]:
+    def batch_blocks(self, n: int) -> list[tuple[int, int]]:
+        """Blocks of batch rows, one per worker thread (each with at least MIN_ROWS_PER_WORKER rows)."""
         return _blocks(n, min(self.workers, n // MIN_ROWS_PER_WORKER))
 
-    def _matmul_rows(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
+    def matmul_rows(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
         """out (+)= a @ b, computed in blocks of rows across the workers."""
         def block(start, stop):
             product = a[start:stop] @ b
@@ -107,193 +126,133 @@ class _Recurrent(Layer):
                 out[start:stop] += product
             else:
                 out[start:stop] = product
-        self._in_parallel(block, _blocks(a.shape[0], self.workers))
+        self.in_parallel(block, _blocks(a.shape[0], self.workers))
 
-    def _project(self, x: np.ndarray) -> np.ndarray:
-        """Time-major copy of the input and its projection (T, N, G*H) with both biases added."""
+    # -- states ---------------------------------------------------------------
+    def _layer_states(self, state, n: int) -> list[tuple[np.ndarray, ...]]:
+        """The given state (or zeros) as one tuple of (N, H) arrays per layer."""
+        shape = (self.num_layers, n, self.hidden_size)
+        if state is None:
+            zeros = np.zeros(shape, dtype=self.dtype)
+            return [tuple(zeros[k] for _ in range(self.state_size)) for k in range(self.num_layers)]
+        parts = (state,) if isinstance(state, np.ndarray) else tuple(state)
+        if len(parts) != self.state_size or any(np.shape(s) != shape for s in parts):
+            kind = "(h, c)" if self.state_size == 2 else "h"
+            raise ShapeError(f"{self!r} expected a state {kind} of shape {shape}, got {[np.shape(s) for s in parts]}")
+        parts = [np.asarray(s, dtype=self.dtype) for s in parts]
+        return [tuple(s[k] for s in parts) for k in range(self.num_layers)]
+
+    def _join(self, per_layer: list[tuple[np.ndarray, ...]]):
+        """Per-layer state tuples back into the public layout."""
+        joined = tuple(np.stack([s[i] for s in per_layer]) for i in range(self.state_size))
+        return joined if self.state_size == 2 else joined[0]
+
+    # -- forward / backward ---------------------------------------------------
+    def _time_major_input(self, x) -> np.ndarray:
         x = self.cast_input(x)
         self.expect(x, 3, "(N, T, input_size)", a2=self.input_size)
-        n, steps, _ = x.shape
-        xt = np.ascontiguousarray(x.transpose(1, 0, 2))
-        pre = xt.reshape(steps * n, self.input_size) @ self.params["weight_ih"].T
-        if self.bias:
-            pre += self.params["bias_ih"]
-            pre += self.params["bias_hh"]
-        self._xt = xt
-        return pre.reshape(steps, n, -1)
+        return np.ascontiguousarray(x.transpose(1, 0, 2))
 
-    def _recurrent_gradients(self, dpre: np.ndarray, h_prev: np.ndarray) -> None:
-        """Accumulate the gradients of ``weight_hh`` and the biases from the pre-activation gradients."""
-        steps, n, rows = dpre.shape
-        flat = dpre.reshape(steps * n, rows)
-        self._matmul_rows(flat.T, h_prev.reshape(steps * n, self.hidden_size), self.grads["weight_hh"], True)
-        if self.bias:
-            db = flat.sum(axis=0)
-            self.grads["bias_ih"] += db
-            self.grads["bias_hh"] += db
+    def _run(self, pre, xt, state, training: bool, keep: bool):
+        """Layer 0 from ``pre`` (or from ``xt``), then the rest; returns (batch-first out, state)."""
+        n = (pre if pre is not None else xt).shape[1]
+        states = self._layer_states(state, n)
+        finals = []
+        h = xt
+        for k, cell in enumerate(self._cells):
+            if k > 0:
+                h = self._drops[k - 1].forward(h, training) if keep else h
+            layer_pre = pre if k == 0 and pre is not None else cell.project(h, keep)
+            h, final = cell.run(layer_pre, states[k], keep)
+            finals.append(final)
+        out = np.ascontiguousarray(h.transpose(1, 0, 2))
+        if keep:
+            self._out_shape = out.shape
+        return out, self._join(finals)
 
-    def _input_gradients(self, dpre: np.ndarray) -> np.ndarray:
-        """Accumulate the gradient of ``weight_ih``; return dx (N, T, input_size)."""
-        steps, n, rows = dpre.shape
-        flat = dpre.reshape(steps * n, rows)
-        self._matmul_rows(flat.T, self._xt.reshape(steps * n, self.input_size), self.grads["weight_ih"], True)
-        dx = np.empty((steps * n, self.input_size), dtype=self.dtype)
-        self._matmul_rows(flat, self.params["weight_ih"], dx, False)
-        return np.ascontiguousarray(dx.reshape(steps, n, self.input_size).transpose(1, 0, 2))
+    def forward(self, x, state=None, training=False):
+        """(out (N, T, H), final state) for x (N, T, input_size), starting from ``state`` (zeros if None)."""
+        return self._run(None, self._time_major_input(x), state, training, keep=True)
 
-    def forward(self, x, training=False, state=None):
-        return self.forward_projected(self._project(x), state)
+    def infer(self, x, state=None):
+        """As :meth:`forward` when not training, keeping nothing for backward (a decoder's path)."""
+        return self._run(None, self._time_major_input(x), state, False, keep=False)
+
+    def project_input(self, rows: np.ndarray) -> np.ndarray:
+        """``rows @ weight_ih_l0^T`` plus the biases the first layer folds into its pre-activations.
+
+        Lets a caller whose inputs are rows of a small table (a language model's
+        embedding) project the table once and look up pre-activations.
+        """
+        return self._cells[0].project(np.ascontiguousarray(rows)[None], keep=False)[0]
+
+    def forward_projected(self, pre: np.ndarray, state=None, training=False, keep=True):
+        """As :meth:`forward` from the first layer's pre-activations (T, N, G*H), overwritten."""
+        return self._run(pre, None, state, training, keep)
+
+    def _back(self, grad_out, grad_state, to_input: bool):
+        g = np.asarray(grad_out, dtype=self.dtype)
+        if g.shape != getattr(self, "_out_shape", None):
+            raise ShapeError(f"{self!r} expected an output gradient of shape {getattr(self, '_out_shape', None)}, "
+                             f"got {g.shape}")
+        g = np.ascontiguousarray(g.transpose(1, 0, 2))
+        given = None if grad_state is None else self._layer_states(grad_state, g.shape[1])
+        into_state = [None] * self.num_layers
+        dpre = None
+        for k in range(self.num_layers - 1, -1, -1):
+            cell = self._cells[k]
+            dpre, into_state[k] = cell.back(g, None if given is None else given[k])
+            if k > 0:
+                g = np.ascontiguousarray(self._drops[k - 1].backward(cell.input_gradients(dpre)))
+        self.grad_state = self._join(into_state)
+        return self._cells[0].input_gradients(dpre) if to_input else dpre
 
     def backward(self, grad_out, grad_state=None):
-        """Gradient of the input; ``grad_state`` optionally adds the gradient arriving at the final state."""
-        return self._input_gradients(self.backward_projected(grad_out, grad_state))
-
-    def forward_projected(self, pre: np.ndarray, state=None) -> np.ndarray:
-        """Run the recurrence from pre-activations (T, N, G*H): input projection plus both biases.
-
-        For callers that project the input more cheaply themselves, such as a
-        language model whose inputs are embedding rows. ``pre`` is overwritten.
-        Returns the outputs (N, T, H).
-        """
-        raise NotImplementedError
+        """Gradient of the input (N, T, input_size); ``grad_state`` adds the gradient arriving at the final state."""
+        return np.ascontiguousarray(self._back(grad_out, grad_state, True).transpose(1, 0, 2))
 
     def backward_projected(self, grad_out, grad_state=None) -> np.ndarray:
-        """Back through the recurrence only: accumulate ``weight_hh`` and bias gradients, return dpre (T, N, G*H).
+        """As :meth:`backward` but stop at the first layer's pre-activations: return dpre (T, N, G*H).
 
-        The returned array is scratch space, valid until the next backward.
+        ``weight_ih_l0`` gets no gradient here; the caller that projected the
+        input adds it. The array is scratch space, valid until the next backward.
         """
-        raise NotImplementedError
+        return self._back(grad_out, grad_state, False)
 
-    def _grad_steps(self, grad_out: np.ndarray) -> np.ndarray:
-        g = np.asarray(grad_out, dtype=self.dtype)
-        if g.shape != self._out_shape:
-            raise ShapeError(f"{self!r} expected an output gradient of shape {self._out_shape}, got {g.shape}")
-        return np.ascontiguousarray(g.transpose(1, 0, 2))
-
-    def _outputs(self, hs: np.ndarray) -> np.ndarray:
-        out = np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
-        self._out_shape = out.shape
-        return out
-
-    def config(self) -> dict:
-        return {"input_size": self.input_size, "hidden_size": self.hidden_size, "bias": self.bias,
-                "workers": self.workers}
+    def step(self, x: np.ndarray, state=None):
+        """One time step for a batch x (N, input_size), cache-free: (h of the top layer (N, H), new state)."""
+        out, state = self.infer(np.asarray(x)[:, None, :], state)
+        return out[:, 0], state
 
 
 class LSTM(_Recurrent):
-    """Long short-term memory layer (torch.nn.LSTM, one layer, batch_first=True).
+    """Long short-term memory (torch.nn.LSTM with batch_first=True); the state is ``(h, c)``."""
 
-    ``forward(x, training=False, state=None)`` maps (N, T, input_size) to
-    (N, T, hidden_size); ``state`` is ``(h0, c0)``, each (N, hidden_size),
-    zeros when omitted. After it, ``final_state`` is ``(h_T, c_T)``.
+    cell_class = LSTMLoop
+
+
+class GRU(_Recurrent):
+    """Gated recurrent unit (torch.nn.GRU with batch_first=True, gate order r, z, n); the state is ``h``.
+
+    n = tanh(W_in x + b_in + r * (W_hn h + b_hn)) with ``b_hn`` inside the
+    reset product, and h' = (1 - z) * n + z * h, exactly as torch.
     """
 
-    gates = 4
-    state_size = 2
-
-    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, dtype=DEFAULT_DTYPE, rng=None,
-                 workers: int = 1):
-        super().__init__(input_size, hidden_size, bias, dtype, rng, workers)
-
-    def forward_projected(self, pre, state=None):
-        gates = pre
-        steps, n, _ = gates.shape
-        hidden = self.hidden_size
-        h0, c0 = self._initial_state(n, state)
-        hs = np.empty((steps + 1, n, hidden), dtype=self.dtype)
-        cs = np.empty_like(hs)
-        tanh_c = np.empty((steps, n, hidden), dtype=self.dtype)
-        hs[0], cs[0] = h0, c0
-        w_hh_t = self.params["weight_hh"].T
-
-        def rows(a, b):
-            recurrent = np.empty((b - a, 4 * hidden), dtype=self.dtype)
-            for t in range(steps):
-                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
-                lstm_step_forward(gates[t, a:b], recurrent, cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
-                                  tanh_c[t, a:b])
-
-        self._in_parallel(rows, self._batch_blocks(n))
-        self._gates, self._hs, self._cs, self._tanh_c = gates, hs, cs, tanh_c
-        self.final_state = (hs[steps].copy(), cs[steps].copy())
-        return self._outputs(hs)
-
-    def backward_projected(self, grad_out, grad_state=None):
-        g = self._grad_steps(grad_out)
-        steps, n, hidden = g.shape
-        dh = np.zeros((n, hidden), dtype=self.dtype)
-        dc = np.zeros((n, hidden), dtype=self.dtype)
-        if grad_state is not None:
-            dh += grad_state[0]
-            dc += grad_state[1]
-        dgates = self._work.get("dgates", self._gates.shape, self.dtype)
-        w_hh = self.params["weight_hh"]
-        gates, cs, tanh_c = self._gates, self._cs, self._tanh_c
-
-        def rows(a, b):
-            for t in range(steps - 1, -1, -1):
-                lstm_step_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], g[t, a:b], dh[a:b], dc[a:b],
-                                   dgates[t, a:b])
-                np.matmul(dgates[t, a:b], w_hh, out=dh[a:b])
-
-        self._in_parallel(rows, self._batch_blocks(n))
-        self.grad_state = (dh, dc)
-        self._recurrent_gradients(dgates, self._hs[:-1])
-        return dgates
+    cell_class = GRULoop
 
 
 class RNN(_Recurrent):
-    """Elman RNN h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), f = tanh or relu (torch.nn.RNN).
+    """Elman RNN h_t = f(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), f = tanh or relu (torch.nn.RNN); state ``h``."""
 
-    ``state`` is h0 (N, hidden_size), zeros when omitted; ``final_state`` is ``(h_T,)``.
-    """
+    cell_class = RNNLoop
 
-    def __init__(self, input_size: int, hidden_size: int, nonlinearity: str = "tanh", bias: bool = True,
-                 dtype=DEFAULT_DTYPE, rng=None, workers: int = 1):
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 dropout: float = 0.0, *, nonlinearity: str = "tanh", dtype=DEFAULT_DTYPE, rng=None,
+                 workers: int = 1):
         if nonlinearity not in ("tanh", "relu"):
-            raise ValueError(f"nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+            raise ParameterError("nonlinearity", f"must be 'tanh' or 'relu', got {nonlinearity!r}")
         self.nonlinearity = nonlinearity
-        super().__init__(input_size, hidden_size, bias, dtype, rng, workers)
+        super().__init__(input_size, hidden_size, num_layers, bias, dropout, dtype=dtype, rng=rng, workers=workers)
 
     def config(self) -> dict:
         return {**super().config(), "nonlinearity": self.nonlinearity}
-
-    def forward_projected(self, pre, state=None):
-        steps, n, _ = pre.shape
-        (h0,) = self._initial_state(n, state)
-        hs = np.empty((steps + 1, n, self.hidden_size), dtype=self.dtype)
-        hs[0] = h0
-        w_hh_t = self.params["weight_hh"].T
-        relu = self.nonlinearity == "relu"
-
-        def rows(a, b):
-            recurrent = np.empty((b - a, self.hidden_size), dtype=self.dtype)
-            for t in range(steps):
-                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
-                rnn_step_forward(pre[t, a:b], recurrent, hs[t + 1, a:b], relu)
-
-        self._in_parallel(rows, self._batch_blocks(n))
-        self._hs = hs
-        self.final_state = (hs[steps].copy(),)
-        return self._outputs(hs)
-
-    def backward_projected(self, grad_out, grad_state=None):
-        g = self._grad_steps(grad_out)
-        steps, n, hidden = g.shape
-        dh = np.zeros((n, hidden), dtype=self.dtype)
-        if grad_state is not None:
-            dh += grad_state[0]
-        dpre = self._work.get("dpre", g.shape, self.dtype)
-        w_hh = self.params["weight_hh"]
-        relu = self.nonlinearity == "relu"
-        hs = self._hs
-
-        def rows(a, b):
-            for t in range(steps - 1, -1, -1):
-                rnn_step_backward(hs[t + 1, a:b], g[t, a:b], dh[a:b], dpre[t, a:b], relu)
-                np.matmul(dpre[t, a:b], w_hh, out=dh[a:b])
-
-        self._in_parallel(rows, self._batch_blocks(n))
-        self.grad_state = (dh,)
-        self._recurrent_gradients(dpre, self._hs[:-1])
-        return dpre

@@ -14,7 +14,7 @@ from ..errors import ModelFileError, ShapeError, TrainingError
 from ..io import load_npz, save_npz
 from . import losses as _losses
 from . import optim as _optim
-from .base import Layer, make_rng
+from .base import Container, Layer, build_layer, layer_spec, make_rng
 
 #: Written into every model file; :meth:`Sequential.load` refuses other formats.
 FILE_FORMAT = "seqdl.nn.Sequential"
@@ -36,15 +36,19 @@ class EarlyStopping:
     restore_best: bool = True
 
 
-class Sequential(Layer):
-    """Layers applied in order; itself a layer, so models nest."""
+class Sequential(Container):
+    """Layers applied in order; itself a layer, so models nest (and nested models save and load)."""
 
     def __init__(self, layers=()):
         super().__init__()
-        self.layers: list[Layer] = list(layers)
-        for layer in self.layers:
-            if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential takes seqdl.nn layers, got {type(layer).__name__}")
+        self.layers: list[Layer] = self._layers(layers)
+
+    def children(self) -> list[Layer]:
+        return self.layers
+
+    @classmethod
+    def from_config(cls, config: dict) -> Sequential:
+        return cls([build_layer(spec) for spec in config["layers"]])
 
     def add(self, layer: Layer) -> Sequential:
         """Append a layer; returns self."""
@@ -52,32 +56,15 @@ class Sequential(Layer):
         return self
 
     def config(self) -> dict:
-        return {"layers": [{"class": type(layer).__name__, "config": layer.config()} for layer in self.layers]}
+        return {"layers": [layer_spec(layer) for layer in self.layers]}
 
     def __repr__(self) -> str:
-        inner = ",\n  ".join(repr(layer) for layer in self.layers)
+        inner = ",\n  ".join(repr(layer).replace("\n", "\n  ") for layer in self.layers)
         return f"Sequential([\n  {inner}\n])"
-
-    @property
-    def dtype(self):
-        for layer in self.layers:
-            if layer.params:
-                return layer.dtype
-        return super().dtype
-
-    def astype(self, dtype) -> Sequential:
-        for layer in self.layers:
-            layer.astype(dtype)
-        self._dtype = np.dtype(dtype)
-        return self
-
-    def zero_grad(self) -> None:
-        for layer in self.layers:
-            layer.zero_grad()
 
     def forward(self, x, training=False):
         for layer in self.layers:
-            x = layer.forward(x, training)
+            x = layer.forward(x, training=training)
         return x
 
     def backward(self, grad_out):
@@ -217,14 +204,13 @@ class Sequential(Layer):
 
     # -- files ----------------------------------------------------------------
     def save(self, path) -> None:
-        """Write the architecture (JSON) and parameters/buffers (npz) atomically; no pickle."""
-        if any(isinstance(layer, Sequential) for layer in self.layers):
-            raise ValueError("cannot save a Sequential nested in a Sequential; build one flat model instead")
-        arrays = {}
-        for i, layer in enumerate(self.layers):
-            for store in (layer.params, layer.buffers):
-                arrays.update({f"{i}.{name}": value for name, value in store.items()})
-        save_npz(path, arrays, {"format": FILE_FORMAT, "version": FILE_VERSION, **self.config()})
+        """Write the architecture (JSON) and parameters/buffers (npz) atomically; no pickle.
+
+        Nested containers are described recursively and their arrays named by
+        path (``"2.0.weight"``).
+        """
+        save_npz(path, {**self.params, **self.buffers}, {"format": FILE_FORMAT, "version": FILE_VERSION,
+                                                         **self.config()})
 
     @classmethod
     def load(cls, path) -> Sequential:
@@ -233,27 +219,22 @@ class Sequential(Layer):
         if meta.get("format") != FILE_FORMAT or meta.get("version") != FILE_VERSION:
             raise ModelFileError(f"not a {FILE_FORMAT} model file (format {meta.get('format')!r}, "
                                  f"version {meta.get('version')!r})", path=str(path))
-        layers = []
         try:
-            for i, spec in enumerate(meta["layers"]):
-                layer_cls = Layer.registry.get(spec["class"])
-                if layer_cls is None:
-                    raise ModelFileError(f"unknown layer class {spec['class']!r}", path=str(path))
-                layer = layer_cls(**spec["config"])
-                for store in (layer.params, layer.buffers):
-                    for name, current in list(store.items()):
-                        saved = arrays.pop(f"{i}.{name}")
-                        if saved.shape != current.shape:
-                            raise ModelFileError(f"layer {i} {name} has shape {saved.shape}, "
-                                                 f"expected {current.shape}", path=str(path))
-                        if store is layer.params:
-                            layer.add_param(name, saved)
-                        else:
-                            store[name] = np.ascontiguousarray(saved)
-                layers.append(layer)
+            model = cls.from_config({"layers": meta["layers"]})
         except (KeyError, TypeError, ValueError) as exc:
             raise ModelFileError(f"corrupt model description ({type(exc).__name__}: {exc})",
                                  path=str(path)) from None
+        floating = [a.dtype for a in arrays.values() if np.issubdtype(a.dtype, np.floating)]
+        if floating and floating[0] != model.dtype:
+            model.astype(floating[0])
+        for name, current in {**model.params, **model.buffers}.items():
+            saved = arrays.pop(name, None)
+            if saved is None:
+                raise ModelFileError(f"missing array {name}", path=str(path))
+            if saved.shape != current.shape:
+                raise ModelFileError(f"layer {name.rpartition('.')[0]} {name.rpartition('.')[2]} has shape "
+                                     f"{saved.shape}, expected {current.shape}", path=str(path))
+            current[...] = saved
         if arrays:
             raise ModelFileError(f"unexpected arrays {sorted(arrays)}", path=str(path))
-        return cls(layers)
+        return model

@@ -102,3 +102,40 @@ def test_eos_outside_the_top_candidates_does_not_finish(make_model):
     assert found[0] == 0 and len(found) >= 2
     wider = BeamSearch(beam_width=2, length_penalty=0.0, eos_token_id=2).decode(model, [1], 4)
     assert wider == [2]
+
+
+def _processed_oracle(model, prompt, max_new_tokens, length_penalty, rules):
+    """Exhaustive search scoring each sequence as HF beam search does: the sum of processed log-probabilities."""
+    import itertools
+
+    results = []
+    for length in range(1, max_new_tokens + 1):
+        for tokens in itertools.product(range(model.vocab_size), repeat=length):
+            ends = [i for i, t in enumerate(tokens) if rules.is_eos(t)]
+            if (ends and ends[0] != length - 1) or (length < max_new_tokens and not ends):
+                continue
+            log_probs, state = model.start(prompt)
+            total = 0.0
+            for i, token in enumerate(tokens):
+                total += rules.process(log_probs, [*prompt, *tokens[:i]], i)[token]
+                log_probs, state = model.step(state, token)
+            if np.isfinite(total):
+                results.append((total / length ** length_penalty, tokens))
+    return sorted(results, key=lambda r: -r[0])
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("length_penalty", [0.0, 1.0, 2.0])
+def test_wide_beam_equals_exhaustive_search_with_every_processor(make_model, seed, length_penalty):
+    """Repetition penalty, no-repeat-n-gram, minimum length and EOS together, against the oracle."""
+    from seqdl.logits import LogitsRules
+
+    model = make_model(vocab_size=4, seed=seed)
+    options = dict(eos_token_id=0, min_new_tokens=2, no_repeat_ngram_size=2, repetition_penalty=1.5)
+    expected = _processed_oracle(model, PROMPT, 5, length_penalty, LogitsRules(**options))
+    found = BeamSearch(beam_width=256, length_penalty=length_penalty, num_return_sequences=3,
+                       **options).search(model, PROMPT, 5)
+    assert [h.tokens for h in found] == [tokens for _, tokens in expected[:3]]
+    assert [h.score for h in found] == pytest.approx([score for score, _ in expected[:3]])
+    for h in found:  # log_prob stays the model's own, not the penalised sum
+        assert h.log_prob == pytest.approx(model.sequence_log_prob(PROMPT, h.tokens))

@@ -125,8 +125,8 @@ def test_save_and_load_round_trip(tmp_path):
     model = _tiny_model(text, level="word", seed=4)
     path = tmp_path / "lm.npz"
     model.save(path, {"epochs": 2})
-    loaded, meta = LanguageModel.load(path)
-    assert meta["epochs"] == 2 and loaded.vocab.tokens == model.vocab.tokens and loaded.vocab.level == "word"
+    loaded = LanguageModel.load(path)
+    assert loaded.meta["epochs"] == 2 and loaded.vocab.tokens == model.vocab.tokens and loaded.vocab.level == "word"
     prompt = model.vocab.encode_prompt("the cat")
     np.testing.assert_array_equal(loaded.start(prompt)[0], model.start(prompt)[0])
 
@@ -141,9 +141,9 @@ def test_loading_something_else_is_a_model_file_error(tmp_path):
     model.save(broken)
     from seqdl.io import load_npz
     arrays, meta = load_npz(broken)
-    arrays["lstm0.weight_hh"] = arrays["lstm0.weight_hh"][:3]
+    arrays["rnn.weight_hh_l0"] = arrays["rnn.weight_hh_l0"][:3]
     save_npz(broken, arrays, meta)
-    with pytest.raises(ModelFileError, match="lstm0.weight_hh"):
+    with pytest.raises(ModelFileError, match="rnn.weight_hh_l0"):
         LanguageModel.load(broken)
 
 

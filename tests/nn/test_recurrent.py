@@ -1,79 +1,155 @@
-"""LSTM and RNN: float64 gradient checks, truncated-BPTT state, and agreement with PyTorch."""
+"""LSTM, GRU and RNN: float64 gradient checks, truncated-BPTT state, dropout, and agreement with PyTorch."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from seqdl.errors import ShapeError
-from seqdl.nn import gradcheck
-from seqdl.nn.gradcheck import _numeric
-from seqdl.nn.recurrent import LSTM, RNN
-from seqdl.nn.recurrent_kernels import lstm_step_forward
+from seqdl.errors import ParameterError, ShapeError
+from seqdl.nn import GRU, LSTM, RNN, Layer, gradcheck
+from seqdl.nn.gradcheck import numeric_gradient
+from seqdl.nn.kernels.recurrent import lstm_step_forward
+
+KINDS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn": (RNN, {}), "relu": (RNN, {"nonlinearity": "relu"})}
 
 
 def _layer(kind, f, h, seed, **kw):
-    cls = LSTM if kind == "lstm" else RNN
-    return cls(f, h, dtype=np.float64, rng=seed, **kw)
+    cls, extra = KINDS[kind]
+    return cls(f, h, dtype=np.float64, rng=seed, **extra, **kw)
 
 
-@pytest.mark.parametrize("kind,kw", [("lstm", {}), ("lstm", {"bias": False}), ("rnn", {}),
-                                     ("rnn", {"nonlinearity": "relu"})])
-def test_gradients_match_finite_differences(kind, kw):
+def _random_state(layer, n, rng):
+    parts = [rng.standard_normal((layer.num_layers, n, layer.hidden_size)) for _ in range(layer.state_size)]
+    return tuple(parts) if layer.state_size == 2 else parts[0]
+
+
+def _parts(state):
+    return state if isinstance(state, tuple) else (state,)
+
+
+class _OutputOnly(Layer):
+    """Adapter for gradcheck: the recurrent layer's output, from a fixed initial state."""
+
+    def __init__(self, inner, state=None):
+        super().__init__()
+        self.inner, self.state = inner, state
+        self.params, self.grads = inner.params, inner.grads
+        self.rng = inner.rng
+
+    def astype(self, dtype):
+        self.inner.astype(dtype)
+        self.params, self.grads = self.inner.params, self.inner.grads
+        return self
+
+    def forward(self, x, training=False):
+        return self.inner.forward(x, self.state, training=training)[0]
+
+    def backward(self, grad_out):
+        return self.inner.backward(grad_out)
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("layers,bias", [(1, True), (2, False), (2, True)])
+def test_gradients_match_finite_differences(kind, layers, bias):
     rng = np.random.default_rng(1)
-    layer = _layer(kind, 3, 4, 2, **kw)
-    x = rng.standard_normal((2, 5, 3))
-    assert gradcheck(layer, x) < 1e-6
+    layer = _layer(kind, 3, 4, 2, num_layers=layers, bias=bias)
+    x = rng.standard_normal((2, 4, 3))
+    assert gradcheck(_OutputOnly(layer, _random_state(layer, 2, rng)), x) < 1e-6
 
 
-@pytest.mark.parametrize("kind", ["lstm", "rnn"])
+def test_dropout_between_layers_is_gradient_checked_with_its_masks_replayed():
+    rng = np.random.default_rng(2)
+    layer = _layer("gru", 3, 5, 0, num_layers=3, dropout=0.4)
+    assert gradcheck(_OutputOnly(layer), rng.standard_normal((3, 4, 3)), training=True) < 1e-6
+
+
+def test_dropout_only_when_training_and_only_between_layers():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 6, 3))
+    one = _layer("lstm", 3, 5, 0, dropout=0.5)
+    plain = _layer("lstm", 3, 5, 0)
+    np.testing.assert_array_equal(one.forward(x, training=True)[0], plain.forward(x)[0])
+    two = _layer("lstm", 3, 5, 0, num_layers=2, dropout=0.5)
+    assert not np.allclose(two.forward(x, training=True)[0], two.forward(x)[0])
+    np.testing.assert_array_equal(two.forward(x)[0], two.forward(x)[0])
+
+
+@pytest.mark.parametrize("kind", list(KINDS))
 def test_gradient_reaches_the_given_initial_state(kind):
     rng = np.random.default_rng(3)
-    layer = _layer(kind, 2, 3, 4)
+    layer = _layer(kind, 2, 3, 4, num_layers=2)
     x = rng.standard_normal((2, 4, 2))
-    state = [rng.standard_normal((2, 3)) for _ in range(layer.state_size)]
+    state = _random_state(layer, 2, rng)
     projection = rng.standard_normal((2, 4, 3))
+    final_projection = [rng.standard_normal(s.shape) for s in _parts(state)]
 
     def loss():
-        return float(np.sum(layer.forward(x, state=state) * projection))
+        out, final = layer.forward(x, state)
+        return float(np.sum(out * projection) + sum(np.sum(f * p) for f, p in zip(_parts(final), final_projection)))
 
     loss()
-    layer.backward(projection)
-    for s, analytic in zip(state, layer.grad_state):
-        numeric = _numeric(loss, s, 1e-6, np.arange(s.size)).reshape(s.shape)
+    grad_state = tuple(final_projection) if layer.state_size == 2 else final_projection[0]
+    layer.backward(projection, grad_state)
+    for s, analytic in zip(_parts(state), _parts(layer.grad_state)):
+        numeric = numeric_gradient(loss, s)
         np.testing.assert_allclose(analytic, numeric, rtol=1e-6, atol=1e-8)
 
 
-def test_carried_state_equals_one_long_sequence():
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_carried_state_equals_one_long_sequence(kind):
     """Truncated BPTT: two halves fed with the carried state give the whole sequence's outputs."""
     rng = np.random.default_rng(5)
-    layer = LSTM(3, 6, dtype=np.float64, rng=0)
+    layer = _layer(kind, 3, 6, 0, num_layers=2)
     x = rng.standard_normal((2, 10, 3))
-    whole = layer.forward(x)
-    first = layer.forward(x[:, :4])
-    second = layer.forward(x[:, 4:], state=layer.final_state)
+    whole, final = layer.forward(x)
+    first, mid = layer.forward(x[:, :4])
+    second, end = layer.forward(x[:, 4:], mid)
     np.testing.assert_allclose(np.concatenate([first, second], axis=1), whole, rtol=1e-12)
-    np.testing.assert_allclose(layer.final_state[0], whole[:, -1], rtol=1e-12)
+    for a, b in zip(_parts(end), _parts(final)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    np.testing.assert_allclose(_parts(final)[0][-1], whole[:, -1], rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "relu"])
+def test_cache_free_step_equals_forward(kind):
+    rng = np.random.default_rng(6)
+    layer = _layer(kind, 3, 4, 1, num_layers=2)
+    x = rng.standard_normal((5, 3, 3))
+    out, final = layer.forward(x)
+    state = None
+    for t in range(3):
+        h, state = layer.step(x[:, t], state)
+        np.testing.assert_allclose(h, out[:, t], rtol=1e-12)
+    for a, b in zip(_parts(state), _parts(final)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
 def test_parameter_names_and_shapes_follow_torch():
-    lstm = LSTM(5, 7)
+    lstm = LSTM(5, 7, num_layers=2)
     assert {k: v.shape for k, v in lstm.params.items()} == {
-        "weight_ih": (28, 5), "weight_hh": (28, 7), "bias_ih": (28,), "bias_hh": (28,)}
-    assert lstm.params["weight_ih"].dtype == np.float32
+        "weight_ih_l0": (28, 5), "weight_hh_l0": (28, 7), "bias_ih_l0": (28,), "bias_hh_l0": (28,),
+        "weight_ih_l1": (28, 7), "weight_hh_l1": (28, 7), "bias_ih_l1": (28,), "bias_hh_l1": (28,)}
+    assert lstm.params["weight_ih_l0"].dtype == np.float32
     bound = 1 / np.sqrt(7)
     assert all(np.abs(p).max() <= bound for p in lstm.params.values())
-    assert set(RNN(5, 7, bias=False).params) == {"weight_ih", "weight_hh"}
+    assert set(RNN(5, 7, bias=False).params) == {"weight_ih_l0", "weight_hh_l0"}
+    assert GRU(5, 7).params["weight_hh_l0"].shape == (21, 7)
 
 
-def test_wrong_shapes_are_refused():
-    lstm = LSTM(3, 4)
+def test_wrong_shapes_and_values_are_refused():
+    lstm = LSTM(3, 4, num_layers=2)
     with pytest.raises(ShapeError):
         lstm.forward(np.zeros((2, 5, 4)))
     with pytest.raises(ShapeError):
-        lstm.forward(np.zeros((2, 5, 3)), state=(np.zeros((2, 4)),))
-    with pytest.raises(ValueError):
+        lstm.forward(np.zeros((2, 5, 3)), (np.zeros((1, 2, 4)), np.zeros((1, 2, 4))))
+    with pytest.raises(ShapeError):
+        GRU(3, 4).forward(np.zeros((2, 5, 3)), (np.zeros((1, 2, 4)), np.zeros((1, 2, 4))))
+    with pytest.raises(ParameterError, match="nonlinearity"):
         RNN(3, 4, nonlinearity="sigmoid")
+    with pytest.raises(ParameterError, match="dropout"):
+        GRU(3, 4, dropout=1.0)
+    with pytest.raises(ParameterError, match="num_layers"):
+        LSTM(3, 4, num_layers=0)
 
 
 def test_float32_fast_activations_are_accurate():
@@ -93,73 +169,78 @@ def test_float32_fast_activations_are_accurate():
 # -- PyTorch ------------------------------------------------------------------
 
 def _torch_module(layer, torch):
-    f, h = layer.input_size, layer.hidden_size
+    f, h, kw = layer.input_size, layer.hidden_size, {"bias": layer.bias, "num_layers": layer.num_layers}
     if isinstance(layer, LSTM):
-        module = torch.nn.LSTM(f, h, bias=layer.bias, batch_first=True)
+        module = torch.nn.LSTM(f, h, batch_first=True, **kw)
+    elif isinstance(layer, GRU):
+        module = torch.nn.GRU(f, h, batch_first=True, **kw)
     else:
-        module = torch.nn.RNN(f, h, nonlinearity=layer.nonlinearity, bias=layer.bias, batch_first=True)
-    module = module.double()
-    with torch.no_grad():
-        for name, value in layer.params.items():
-            getattr(module, f"{name}_l0").copy_(torch.from_numpy(value))
+        module = torch.nn.RNN(f, h, nonlinearity=layer.nonlinearity, batch_first=True, **kw)
+    module = module.to(torch.float64 if layer.dtype == np.float64 else torch.float32)
+    assert set(module.state_dict()) == set(layer.params)
+    module.load_state_dict({name: torch.from_numpy(value.copy()) for name, value in layer.params.items()})
     return module
 
 
-@pytest.mark.parametrize("kind,seed", [("lstm", 0), ("lstm", 1), ("rnn", 2), ("relu", 3)])
-def test_matches_torch_outputs_and_gradients(kind, seed):
+@pytest.mark.parametrize("kind", list(KINDS))
+@pytest.mark.parametrize("layers,bias", [(1, True), (1, False), (2, True), (2, False)])
+def test_matches_torch_outputs_states_and_gradients(kind, layers, bias):
     torch = pytest.importorskip("torch")
-    rng = np.random.default_rng(seed)
-    n, steps, f, h = (int(v) for v in rng.integers(1, 7, 4))
-    bias = bool(rng.integers(0, 2))
-    if kind == "lstm":
-        layer = LSTM(f, h, bias=bias, dtype=np.float64, rng=seed)
-    else:
-        layer = RNN(f, h, nonlinearity="relu" if kind == "relu" else "tanh", bias=bias, dtype=np.float64, rng=seed)
+    rng = np.random.default_rng(layers * 10 + bias)
+    n, steps, f, h = 3, 5, 4, 6
+    layer = _layer(kind, f, h, 0, num_layers=layers, bias=bias)
     module = _torch_module(layer, torch)
     x = rng.standard_normal((n, steps, f))
-    state = [rng.standard_normal((n, h)) for _ in range(layer.state_size)]
+    state = _random_state(layer, n, rng)
     grad_out = rng.standard_normal((n, steps, h))
+    grad_final = [rng.standard_normal(s.shape) for s in _parts(state)]
 
     xt = torch.from_numpy(x).requires_grad_()
-    st = [torch.from_numpy(s[None]).requires_grad_() for s in state]
-    out_t, _ = module(xt, tuple(st) if kind == "lstm" else st[0])
-    out_t.backward(torch.from_numpy(grad_out))
+    st = [torch.from_numpy(s).requires_grad_() for s in _parts(state)]
+    out_t, final_t = module(xt, tuple(st) if kind == "lstm" else st[0])
+    final_t = final_t if kind == "lstm" else (final_t,)
+    torch.autograd.backward([out_t, *final_t], [torch.from_numpy(grad_out), *map(torch.from_numpy, grad_final)])
 
-    out = layer.forward(x, state=state)
-    dx = layer.backward(grad_out)
+    out, final = layer.forward(x, state)
+    dx = layer.backward(grad_out, tuple(grad_final) if kind == "lstm" else grad_final[0])
     np.testing.assert_allclose(out, out_t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for ours, theirs in zip(_parts(final), final_t):
+        np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(dx, xt.grad.numpy(), rtol=1e-9, atol=1e-12)
-    for ours, theirs in zip(layer.grad_state, st):
-        np.testing.assert_allclose(ours, theirs.grad.numpy()[0], rtol=1e-9, atol=1e-12)
+    for ours, theirs in zip(_parts(layer.grad_state), st):
+        np.testing.assert_allclose(ours, theirs.grad.numpy(), rtol=1e-9, atol=1e-12)
+    parameters = dict(module.named_parameters())
     for name, grad in layer.grads.items():
-        np.testing.assert_allclose(grad, getattr(module, f"{name}_l0").grad.numpy(), rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(grad, parameters[name].grad.numpy(), rtol=1e-9, atol=1e-12, err_msg=name)
 
 
-def test_float32_lstm_tracks_torch():
+@pytest.mark.parametrize("cls", [LSTM, GRU])
+def test_float32_tracks_torch(cls):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(7)
-    layer = LSTM(8, 16, rng=0)
-    module = _torch_module(layer, torch).float()
+    layer = cls(8, 16, num_layers=2, rng=0)
+    module = _torch_module(layer, torch)
     x = rng.standard_normal((4, 12, 8)).astype(np.float32)
     grad_out = rng.standard_normal((4, 12, 16)).astype(np.float32)
     xt = torch.from_numpy(x).requires_grad_()
     out_t, _ = module(xt)
     out_t.backward(torch.from_numpy(grad_out))
-    np.testing.assert_allclose(layer.forward(x), out_t.detach().numpy(), atol=2e-6)
+    np.testing.assert_allclose(layer.forward(x)[0], out_t.detach().numpy(), atol=2e-6)
     np.testing.assert_allclose(layer.backward(grad_out), xt.grad.numpy(), atol=2e-5)
-    np.testing.assert_allclose(layer.grads["weight_hh"], module.weight_hh_l0.grad.numpy(), atol=1e-4)
+    np.testing.assert_allclose(layer.grads["weight_hh_l0"], module.weight_hh_l0.grad.numpy(), atol=1e-4)
 
 
-@pytest.mark.parametrize("cls", [LSTM, RNN])
+@pytest.mark.parametrize("cls", [LSTM, GRU, RNN])
 def test_worker_threads_give_the_same_results(cls):
     """Batch rows split over threads: same outputs, input and parameter gradients as one thread."""
     rng = np.random.default_rng(11)
-    single, threaded = cls(3, 5, dtype=np.float64, rng=0), cls(3, 5, dtype=np.float64, rng=0, workers=3)
+    single = cls(3, 5, 2, dtype=np.float64, rng=0)
+    threaded = cls(3, 5, 2, dtype=np.float64, rng=0, workers=3)
     x = rng.standard_normal((13, 6, 3))
     grad_out = rng.standard_normal((13, 6, 5))
-    np.testing.assert_allclose(threaded.forward(x), single.forward(x), rtol=1e-13)
+    np.testing.assert_allclose(threaded.forward(x)[0], single.forward(x)[0], rtol=1e-13)
     np.testing.assert_allclose(threaded.backward(grad_out), single.backward(grad_out), rtol=1e-12)
     for name, grad in single.grads.items():
         np.testing.assert_allclose(threaded.grads[name], grad, rtol=1e-12, atol=1e-14)
-    for ours, theirs in zip(threaded.grad_state, single.grad_state):
+    for ours, theirs in zip(_parts(threaded.grad_state), _parts(single.grad_state)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)

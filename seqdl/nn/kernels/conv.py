@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ...kernel_flags import FASTMATH
+
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def gather_table(h_, w_, kh, kw, sh, sw, ph, pw, oh, ow):
@@ -74,7 +76,7 @@ def col2im(dcols, table, dx):
                         flat[base + s] += row[src + p]
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def gemm_to_nchw(out2, bias, y):
     """y[n, o, p] = out2[o, n*P + p] + bias[o] (bias may be empty)."""
     n_, o_, p_ = y.shape
@@ -86,7 +88,7 @@ def gemm_to_nchw(out2, bias, y):
                 y[n, o, p] = out2[o, n * p_ + p] + b
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def nchw_to_gemm(dy, dy2, dbias):
     """dy2[o, n*P + p] = dy[n, o, p]; dbias[o] += sum over n, p (dbias may be empty)."""
     n_, o_, p_ = dy.shape

@@ -10,8 +10,10 @@ import math
 
 from numba import njit
 
+from ...kernel_flags import FASTMATH
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
     """SGD with optional momentum buffer (first step copies the gradient, as torch)."""
     for i in range(p.shape[0]):
@@ -26,7 +28,7 @@ def sgd_step(p, g, buf, lr, momentum, dampening, weight_decay, nesterov, first):
         p[i] -= lr * d
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def adagrad_step(p, g, acc, clr, weight_decay, eps):
     """AdaGrad: acc += g^2; p -= clr * g / (sqrt(acc) + eps)."""
     for i in range(p.shape[0]):
@@ -36,7 +38,7 @@ def adagrad_step(p, g, acc, clr, weight_decay, eps):
         p[i] -= clr * d / (math.sqrt(a) + eps)
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def rmsprop_step(p, g, sq, gavg, buf, lr, alpha, eps, weight_decay, momentum, centered):
     """RMSprop with eps outside the root, optional centring and momentum (as torch)."""
     for i in range(p.shape[0]):
@@ -56,7 +58,7 @@ def rmsprop_step(p, g, sq, gavg, buf, lr, alpha, eps, weight_decay, momentum, ce
             p[i] -= lr * d / avg
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def adam_step(p, g, m, v, vmax, step_size, beta1, beta2, eps, sqrt_bc2, weight_decay, decoupled_decay, amsgrad):
     """Adam/AdamW: bias-corrected moments, eps added after the root (as torch).
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from numba import njit
 
+from ...kernel_flags import FASTMATH
+
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def max_pool_forward(x, kh, kw, sh, sw, y, argmax):
@@ -70,7 +72,7 @@ def max_pool_backward(dy, argmax, dx):
                     dx[n, c, k // w_, k % w_] += dy[n, c, oy, ox]
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def avg_pool_forward(x, kh, kw, sh, sw, y):
     """y[n, c] = window means of x[n, c]."""
     n_, c_, oh, ow = y.shape
@@ -86,7 +88,7 @@ def avg_pool_forward(x, kh, kw, sh, sw, y):
                     y[n, c, oy, ox] = acc * scale
 
 
-@njit(cache=True, nogil=True, error_model="numpy", fastmath=True)
+@njit(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH)
 def avg_pool_backward(dy, kh, kw, sh, sw, dx):
     """Spread each output gradient evenly over its window."""
     n_, c_, oh, ow = dy.shape

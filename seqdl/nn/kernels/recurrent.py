@@ -1,11 +1,11 @@
-"""Numba kernels for one time step of the LSTM and Elman RNN cells.
+"""Numba kernels for one time step of the LSTM, GRU and Elman RNN cells.
 
 The matrix products (input projection, ``h @ W_hh^T``, weight gradients) run
 in BLAS; these kernels fuse everything elementwise around them into one pass
 over the batch: adding the recurrent product to the precomputed input
 projection, the gate nonlinearities, and the cell update, or in reverse their
 derivatives. Arrays are C-contiguous (N, 4H) gate blocks and (N, H) states,
-gate order i, f, g, o as PyTorch. The gate block is overwritten in place by
+gate order i, f, g, o (LSTM) and r, z, n (GRU) as PyTorch. The gate block is overwritten in place by
 the activated gates, which is all the backward pass needs of it.
 """
 
@@ -17,10 +17,10 @@ import numpy as np
 from numba import njit, types
 from numba.extending import overload
 
-# Fast maths without 'ninf'/'nnan', so clamping and comparisons stay exact.
+from ...kernel_flags import FASTMATH
+
 # error_model="numpy" drops the ZeroDivisionError check that would otherwise
 # keep the rational tanh's division from vectorising.
-_FASTMATH = {"nsz", "arcp", "contract", "afn", "reassoc"}
 
 # Eigen's rational minimax approximation of tanh for float32 (odd 13/even 6),
 # accurate to a few ulp on [-7.9, 7.9] and saturated outside. Unlike libm
@@ -65,7 +65,7 @@ def _fast_sigmoid_impl(x):
     return lambda x: 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def lstm_step_forward(gates, recurrent, c_prev, c, h, tanh_c):
     """Activate the gates and update the cell for one step.
 
@@ -92,7 +92,7 @@ def lstm_step_forward(gates, recurrent, c_prev, c, h, tanh_c):
             cb[j], tb[j], hb[j] = cv, tc, go * tc
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def lstm_step_backward(gates, c_prev, tanh_c, grad_h_out, dh, dc, dgates):
     """Back through one LSTM step.
 
@@ -120,7 +120,7 @@ def lstm_step_backward(gates, c_prev, tanh_c, grad_h_out, dh, dc, dgates):
             dcb[j] = dcv * gf
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def rnn_step_forward(pre, recurrent, h, relu):
     """h = tanh(pre + recurrent), or relu(...) when ``relu``."""
     n, hidden = h.shape
@@ -134,7 +134,7 @@ def rnn_step_forward(pre, recurrent, h, relu):
                 hb[j] = fast_tanh(v)
 
 
-@njit(cache=True, nogil=True, fastmath=_FASTMATH, error_model="numpy")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
 def rnn_step_backward(h, grad_h_out, dh, dpre, relu):
     """dpre = (grad_h_out + dh) * f'(pre), with f' read from the saved output h."""
     n, hidden = h.shape
@@ -147,3 +147,58 @@ def rnn_step_backward(h, grad_h_out, dh, dpre, relu):
                 db[j] = g if v > 0 else 0 * g
             else:
                 db[j] = g * (1 - v * v)
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def gru_step_forward(gates, recurrent, b_hn, h_prev, h, hn):
+    """One GRU step as torch: r, z = sigmoid(.), n = tanh(x_n + r * (W_hn h + b_hn)), h = (1 - z) n + z h_prev.
+
+    ``gates`` holds the input projection (plus ``b_ih``, and ``b_hh`` for r and
+    z) on entry and the activated (r, z, n) on return; ``recurrent`` is
+    ``h_prev @ W_hh^T`` without bias. Writes ``h`` and ``hn = W_hn h_prev + b_hn``,
+    which the backward pass needs for the reset gate.
+    """
+    n, hidden = h.shape
+    for b in range(n):
+        row, rec = gates[b], recurrent[b]
+        gr_, gz_, gn_ = row[:hidden], row[hidden:2 * hidden], row[2 * hidden:]
+        rr, rz, rn = rec[:hidden], rec[hidden:2 * hidden], rec[2 * hidden:]
+        hp, hb, hnb = h_prev[b], h[b], hn[b]
+        for j in range(hidden):
+            r = fast_sigmoid(gr_[j] + rr[j])
+            z = fast_sigmoid(gz_[j] + rz[j])
+            hv = rn[j] + b_hn[j]
+            nv = fast_tanh(gn_[j] + r * hv)
+            gr_[j], gz_[j], gn_[j] = r, z, nv
+            hnb[j] = hv
+            hb[j] = (1 - z) * nv + z * hp[j]
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def gru_step_backward(gates, hn, h_prev, grad_h_out, dh_rec, dh_direct, dgates, drec):
+    """Back through one GRU step.
+
+    The gradient reaching this step's ``h`` is ``grad_h_out + dh_rec +
+    dh_direct`` (the output's, and the next step's through ``W_hh`` and
+    through ``z * h``). Writes the pre-activation gradients of the input
+    projection into ``dgates`` and of ``h_prev @ W_hh^T + b_hh`` into ``drec``
+    (they differ in the n block by the factor r), and replaces ``dh_direct``
+    by the part of the gradient into ``h_prev`` that bypasses ``W_hh``.
+    """
+    n, hidden = h_prev.shape
+    for b in range(n):
+        row, drow, rrow = gates[b], dgates[b], drec[b]
+        gr_, gz_, gn_ = row[:hidden], row[hidden:2 * hidden], row[2 * hidden:]
+        dr, dz, dn = drow[:hidden], drow[hidden:2 * hidden], drow[2 * hidden:]
+        rn = rrow[2 * hidden:]
+        hp, hnb, gh, dhr, dhd = h_prev[b], hn[b], grad_h_out[b], dh_rec[b], dh_direct[b]
+        for j in range(hidden):
+            r, z, nv = gr_[j], gz_[j], gn_[j]
+            dhv = gh[j] + dhr[j] + dhd[j]
+            dnv = dhv * (1 - z) * (1 - nv * nv)
+            drv = dnv * hnb[j] * r * (1 - r)
+            dzv = dhv * (hp[j] - nv) * z * (1 - z)
+            dr[j], dz[j], dn[j] = drv, dzv, dnv
+            rrow[j], rrow[hidden + j] = drv, dzv
+            rn[j] = dnv * r
+            dhd[j] = dhv * z

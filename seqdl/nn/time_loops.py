@@ -1,0 +1,240 @@
+"""One recurrent layer's time loop per cell type (LSTM, GRU, Elman RNN), for :mod:`seqdl.nn.recurrent`.
+
+A cell runs the recurrence of one layer of the stack over a time-major
+sequence (T, N, ...) and back: per step ``h @ W_hh^T`` in BLAS plus one fused
+Numba kernel, and the weight gradients as single GEMMs after the backward
+loop. It keeps the forward caches its backward needs; the parameters and
+gradients live in the owning layer's dicts under torch's names
+(``weight_ih_l0``...), and the owner supplies the worker threads.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
+                                rnn_step_backward, rnn_step_forward)
+from .workspace import Workspace
+
+__all__ = ["GRULoop", "LSTMLoop", "RNNLoop", "TimeLoop"]
+
+if TYPE_CHECKING:
+    from .recurrent import _Recurrent
+
+
+class TimeLoop:
+    """One layer of the stack: its time loop, caches and gradients; parameters live in the owner's dicts.
+
+    ``run`` and ``back`` work on time-major arrays; the owner chains the
+    layers, applies dropout between them and transposes at the ends.
+    """
+
+    #: Number of gate blocks stacked in the weights.
+    gates = 1
+    #: Number of arrays in a state (h, or h and c).
+    state_size = 1
+
+    def __init__(self, owner: _Recurrent, index: int, input_size: int):
+        self.owner, self.suffix, self.input_size = owner, f"_l{index}", input_size
+        self.hidden = owner.hidden_size
+        self.work = Workspace()
+
+    def p(self, name: str) -> np.ndarray:
+        """This layer's parameter ``name`` (``weight_ih`` -> the owner's ``weight_ih_l<k>``)."""
+        return self.owner.params[name + self.suffix]
+
+    def g(self, name: str) -> np.ndarray:
+        """The gradient of this layer's parameter ``name``."""
+        return self.owner.grads[name + self.suffix]
+
+    def input_bias(self) -> np.ndarray | None:
+        """The bias folded into the input projection: both biases (the GRU keeps b_hn apart)."""
+        if not self.owner.bias:
+            return None
+        return self.p("bias_ih") + self.p("bias_hh")
+
+    def project(self, xt: np.ndarray, keep: bool) -> np.ndarray:
+        """Pre-activations (T, N, G*H) of a time-major input (T, N, F)."""
+        steps, n, _ = xt.shape
+        pre = xt.reshape(steps * n, self.input_size) @ self.p("weight_ih").T
+        bias = self.input_bias()
+        if bias is not None:
+            pre += bias
+        if keep:
+            self.xt = xt
+        return pre.reshape(steps, n, -1)
+
+    def weight_gradients(self, dpre: np.ndarray, drec: np.ndarray, h_prev: np.ndarray) -> None:
+        """Accumulate ``weight_hh`` and bias gradients; ``drec`` is dpre except for the GRU's n block."""
+        steps, n, rows = dpre.shape
+        flat_rec = drec.reshape(steps * n, rows)
+        self.owner.matmul_rows(flat_rec.T, h_prev.reshape(steps * n, self.hidden), self.g("weight_hh"), True)
+        if self.owner.bias:
+            db_ih = dpre.reshape(steps * n, rows).sum(axis=0)
+            self.g("bias_ih")[...] += db_ih
+            self.g("bias_hh")[...] += db_ih if drec is dpre else flat_rec.sum(axis=0)
+
+    def input_gradients(self, dpre: np.ndarray) -> np.ndarray:
+        """Accumulate the gradient of ``weight_ih``; return dx time-major (T, N, F)."""
+        steps, n, rows = dpre.shape
+        flat = dpre.reshape(steps * n, rows)
+        owner = self.owner
+        owner.matmul_rows(flat.T, self.xt.reshape(steps * n, self.input_size), self.g("weight_ih"), True)
+        dx = np.empty((steps * n, self.input_size), dtype=owner.dtype)
+        owner.matmul_rows(flat, self.p("weight_ih"), dx, False)
+        return dx.reshape(steps, n, self.input_size)
+
+    def run(self, pre: np.ndarray, state: tuple, keep: bool):
+        """The recurrence from pre-activations (overwritten); returns (outputs (T, N, H), final state)."""
+        raise NotImplementedError
+
+    def back(self, g: np.ndarray, grad_state: tuple | None):
+        """Back through the recurrence from output gradients (T, N, H): (dpre, gradient into the initial state)."""
+        raise NotImplementedError
+
+
+class LSTMLoop(TimeLoop):
+    """The LSTM's loop: gates i, f, g, o; state (h, c)."""
+
+    gates = 4
+    state_size = 2
+
+    def run(self, pre, state, keep):
+        steps, n, _ = pre.shape
+        hidden, dtype = self.hidden, pre.dtype
+        hs = np.empty((steps + 1, n, hidden), dtype=dtype)
+        cs = np.empty_like(hs)
+        tanh_c = np.empty((steps, n, hidden), dtype=dtype)
+        hs[0], cs[0] = state
+        w_hh_t = self.p("weight_hh").T
+
+        def rows(a, b):
+            recurrent = np.empty((b - a, 4 * hidden), dtype=dtype)
+            for t in range(steps):
+                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
+                lstm_step_forward(pre[t, a:b], recurrent, cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
+                                  tanh_c[t, a:b])
+
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+        if keep:
+            self.gates_, self.hs, self.cs, self.tanh_c = pre, hs, cs, tanh_c
+        return hs[1:], (hs[steps].copy(), cs[steps].copy())
+
+    def back(self, g, grad_state):
+        steps, n, hidden = g.shape
+        dh = np.zeros((n, hidden), dtype=g.dtype)
+        dc = np.zeros((n, hidden), dtype=g.dtype)
+        if grad_state is not None:
+            dh += grad_state[0]
+            dc += grad_state[1]
+        dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
+        w_hh = self.p("weight_hh")
+        gates, cs, tanh_c = self.gates_, self.cs, self.tanh_c
+
+        def rows(a, b):
+            for t in range(steps - 1, -1, -1):
+                lstm_step_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], g[t, a:b], dh[a:b], dc[a:b],
+                                   dgates[t, a:b])
+                np.matmul(dgates[t, a:b], w_hh, out=dh[a:b])
+
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+        self.weight_gradients(dgates, dgates, self.hs[:-1])
+        return dgates, (dh, dc)
+
+
+class RNNLoop(TimeLoop):
+    """The Elman RNN's loop: h = tanh or relu of the pre-activation; state (h,)."""
+
+    def run(self, pre, state, keep):
+        steps, n, _ = pre.shape
+        hs = np.empty((steps + 1, n, self.hidden), dtype=pre.dtype)
+        hs[0] = state[0]
+        w_hh_t = self.p("weight_hh").T
+        relu = self.owner.nonlinearity == "relu"
+
+        def rows(a, b):
+            recurrent = np.empty((b - a, self.hidden), dtype=pre.dtype)
+            for t in range(steps):
+                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
+                rnn_step_forward(pre[t, a:b], recurrent, hs[t + 1, a:b], relu)
+
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+        if keep:
+            self.hs = hs
+        return hs[1:], (hs[steps].copy(),)
+
+    def back(self, g, grad_state):
+        steps, n, hidden = g.shape
+        dh = np.zeros((n, hidden), dtype=g.dtype)
+        if grad_state is not None:
+            dh += grad_state[0]
+        dpre = self.work.get("dpre", g.shape, g.dtype)
+        w_hh = self.p("weight_hh")
+        relu = self.owner.nonlinearity == "relu"
+        hs = self.hs
+
+        def rows(a, b):
+            for t in range(steps - 1, -1, -1):
+                rnn_step_backward(hs[t + 1, a:b], g[t, a:b], dh[a:b], dpre[t, a:b], relu)
+                np.matmul(dpre[t, a:b], w_hh, out=dh[a:b])
+
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+        self.weight_gradients(dpre, dpre, hs[:-1])
+        return dpre, (dh,)
+
+
+class GRULoop(TimeLoop):
+    """The GRU's loop: gates r, z, n with b_hn inside the reset product; state (h,)."""
+
+    gates = 3
+
+    def input_bias(self):
+        if not self.owner.bias:
+            return None
+        bias = self.p("bias_ih").copy()
+        bias[:2 * self.hidden] += self.p("bias_hh")[:2 * self.hidden]
+        return bias
+
+    def run(self, pre, state, keep):
+        steps, n, _ = pre.shape
+        hidden, dtype = self.hidden, pre.dtype
+        hs = np.empty((steps + 1, n, hidden), dtype=dtype)
+        hn = np.empty((steps, n, hidden), dtype=dtype)
+        hs[0] = state[0]
+        w_hh_t = self.p("weight_hh").T
+        b_hn = self.p("bias_hh")[2 * hidden:] if self.owner.bias else np.zeros(hidden, dtype=dtype)
+
+        def rows(a, b):
+            recurrent = np.empty((b - a, 3 * hidden), dtype=dtype)
+            for t in range(steps):
+                np.matmul(hs[t, a:b], w_hh_t, out=recurrent)
+                gru_step_forward(pre[t, a:b], recurrent, b_hn, hs[t, a:b], hs[t + 1, a:b], hn[t, a:b])
+
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+        if keep:
+            self.gates_, self.hs, self.hn = pre, hs, hn
+        return hs[1:], (hs[steps].copy(),)
+
+    def back(self, g, grad_state):
+        steps, n, hidden = g.shape
+        dh_rec = np.zeros((n, hidden), dtype=g.dtype)
+        dh_direct = np.zeros((n, hidden), dtype=g.dtype)
+        if grad_state is not None:
+            dh_rec += grad_state[0]
+        dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
+        drec = self.work.get("drec", self.gates_.shape, g.dtype)
+        w_hh = self.p("weight_hh")
+        gates, hs, hn = self.gates_, self.hs, self.hn
+
+        def rows(a, b):
+            for t in range(steps - 1, -1, -1):
+                gru_step_backward(gates[t, a:b], hn[t, a:b], hs[t, a:b], g[t, a:b], dh_rec[a:b], dh_direct[a:b],
+                                  dgates[t, a:b], drec[t, a:b])
+                np.matmul(drec[t, a:b], w_hh, out=dh_rec[a:b])
+
+        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+        self.weight_gradients(dgates, drec, hs[:-1])
+        dh_rec += dh_direct
+        return dgates, (dh_rec,)
