@@ -83,39 +83,53 @@ def evaluate(words: list[str], vectors: np.ndarray) -> tuple[float, float]:
     return accuracy, spearman.statistic
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+def common_parser(doc: str) -> argparse.ArgumentParser:
+    """The corpus, repeat and training options this benchmark and bench/fasttext.py share."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per library and setting")
     parser.add_argument("--max-words", type=int, default=None, help="use only the first N words")
-    parser.add_argument("--models", default="skipgram,cbow")
     parser.add_argument("--workers", default="1,2")
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--window", type=int, default=5)
     parser.add_argument("--negative", type=int, default=5)
     parser.add_argument("--min-count", type=int, default=5)
     parser.add_argument("--sample", type=float, default=1e-3)
-    args = parser.parse_args(argv)
+    return parser
 
+
+def blas_line() -> str:
+    """The BLAS libraries loaded and their kernels (the word2vec kernels themselves are numba)."""
+    import threadpoolctl
+
+    blas = [f"{i['internal_api']} {i.get('architecture')} ({i['num_threads']} threads)"
+            for i in threadpoolctl.threadpool_info()]
+    return f"BLAS kernels: {', '.join(blas) or 'none loaded'} (training kernels are numba/Cython, not BLAS)"
+
+
+def prepare(args: argparse.Namespace) -> tuple[list[list[str]], int, str]:
+    """Quiet gensim's logging, print the BLAS line, load the corpus: ``(sentences, words, versions)``."""
     import logging
 
     import gensim
 
     import seqdl
 
-    import threadpoolctl
-
     logging.getLogger("gensim").setLevel(logging.WARNING)
-    blas = [f"{i['internal_api']} {i.get('architecture')} ({i['num_threads']} threads)"
-            for i in threadpoolctl.threadpool_info()]
-    print(f"BLAS kernels: {', '.join(blas) or 'none loaded'} (word2vec's kernels are numba, not BLAS)", flush=True)
+    print(blas_line(), flush=True)
     sentences = load_sentences(args.corpus, args.max_words)
-    n_words = sum(map(len, sentences))
+    return sentences, sum(map(len, sentences)), f"gensim {gensim.__version__}, seqdl {seqdl.__version__}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = common_parser(__doc__)
+    parser.add_argument("--models", default="skipgram,cbow")
+    args = parser.parse_args(argv)
+    sentences, n_words, versions = prepare(args)
     print(f"corpus {args.corpus}: {n_words:,} words in {len(sentences):,} sentences; "
           f"dim {args.dim}, window {args.window}, negative {args.negative}, min-count {args.min_count}, "
-          f"sample {args.sample}, {args.epochs} epochs, {args.repeats} repeats; "
-          f"gensim {gensim.__version__}, seqdl {seqdl.__version__}", flush=True)
+          f"sample {args.sample}, {args.epochs} epochs, {args.repeats} repeats; {versions}", flush=True)
     started = time.perf_counter()
     warm_up = argparse.Namespace(**{**vars(args), "min_count": 1, "epochs": 1})
     train_seqdl([s[:2000] for s in sentences[:5]], "skipgram", 1, 1, warm_up)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import numbers
 import os
-from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
-from seqdl.errors import ModelFileError, ParameterError, VocabularyError
+from seqdl.errors import ParameterError, VocabularyError
 
 #: (candidates, positive, negative) -> scores; see :mod:`seqdl_analogy.methods`.
 AnalogyMethod = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
@@ -19,16 +18,10 @@ BATCH_CELLS = 1 << 24
 
 
 def load_vectors(path: str | os.PathLike):
-    """A :class:`seqdl.KeyedVectors` from a word2vec text/binary file or a seqdl ``.npz``."""
-    from seqdl import KeyedVectors
+    """The vectors in ``path``, in any format :func:`seqdl.load_vectors` reads (chosen from the content)."""
+    import seqdl
 
-    path = Path(path)
-    if not path.is_file():
-        raise ModelFileError("no such vectors file (train one with 'seqdl embed CORPUS', or pass --vectors)",
-                             path=str(path))
-    if path.suffix.lower() == ".npz":
-        return KeyedVectors.load(path)
-    return KeyedVectors.load_word2vec_format(path)
+    return seqdl.load_vectors(path)
 
 
 def check_restrict_vocab(restrict_vocab: int | None, allow_none: bool = False) -> None:

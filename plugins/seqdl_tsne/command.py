@@ -127,7 +127,7 @@ def project_command(vectors_path, limit, top_alias, words_list, words_file, meth
 
     if not Path(vectors_path).is_file():
         raise ModelFileError("no such vectors file (write one with 'seqdl embed CORPUS')", path=vectors_path)
-    kv = seqdl.KeyedVectors.load_word2vec_format(vectors_path, limit=limit)
+    kv = seqdl.load_vectors(vectors_path, limit=limit)
     words = choose_words(kv, limit, wanted)
     if requested is not None and len(words) < requested:
         say(f"{vectors_path} has only {len(words)} words; projecting all of them")

@@ -11,11 +11,12 @@ import click
 
 def core_commands() -> list[click.Command]:
     """The commands seqdl itself provides, in the order they are added."""
+    from .convert import convert_command
     from .embed import embed_command
     from .evaluate import make_evaluate_group
     from .generate import generate_command
     from .train import train_command
 
-    commands: list[click.Command] = [embed_command, train_command, generate_command,
+    commands: list[click.Command] = [embed_command, convert_command, train_command, generate_command,
                                       make_evaluate_group()]
     return commands

@@ -1,6 +1,9 @@
-"""Word embeddings: the word2vec model, its numba kernels, KeyedVectors and vector file formats.
+"""Word embeddings: word2vec and fastText models, their numba kernels, word vectors and vector file formats.
 
-Import the modules you need (``seqdl.embeddings.keyedvectors`` needs only
-numpy; ``seqdl.embeddings.word2vec`` loads numba), or use ``seqdl.Word2Vec``
-and ``seqdl.KeyedVectors``.
+Import the modules you need (``params``, ``keyedvectors``, ``subwordvectors``,
+``formats``, ``facebook`` and ``loading`` need only numpy; ``word2vec``,
+``fasttext``, ``kernels`` and ``runner`` load numba), or use the public names
+``seqdl.Word2Vec``, ``seqdl.FastText``, ``seqdl.Word2VecParams``,
+``seqdl.FastTextParams``, ``seqdl.KeyedVectors``, ``seqdl.FastTextKeyedVectors``
+and ``seqdl.load_vectors``.
 """

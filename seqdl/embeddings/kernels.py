@@ -5,7 +5,8 @@ end offset of each sentence in it. :func:`train_job` drops unknown words,
 subsamples frequent ones, draws a reduced window per centre word and hands
 the window to the architecture's kernel, :func:`skipgram_centre` or
 :func:`cbow_centre` (gensim's ``fast_sentence_sg_*``/``fast_sentence_cbow_*``
-split), which predict with one of three output layers:
+split; ``*_subword_centre`` for fastText), which predict with one of three
+output layers:
 
 - negative sampling: the target against ``negative`` noise words;
 - sampled softmax (Jean et al. 2015): a softmax over the target and ``k``
@@ -180,6 +181,18 @@ def _predict(h, row_h, target, syn1, alpha, loss_kind, negative, work, state, ac
     return loss, state
 
 
+@njit(cache=True, nogil=True)
+def fill_uniform(out, seed, first_row, scale):
+    """Fill ``out`` with values uniform in ``[-scale, scale)``; row ``r`` is row ``first_row + r`` of a matrix
+    whose every row depends only on ``seed`` and its number, so threads may fill any split of it."""
+    for r in range(out.shape[0]):
+        state = seed_state(seed, np.uint64(1 << 62) + np.uint64(first_row + r))
+        for d in range(out.shape[1]):
+            bits, state = next_random(state)
+            unit = np.float32(np.float64(bits >> np.uint64(40)) * (1.0 / (1 << 24)))
+            out[r, d] = (unit * np.float32(2) - np.float32(1)) * scale
+
+
 class Net(NamedTuple):
     """The arrays a run's kernels share: weights (written, Hogwild) and read-only tables.
 
@@ -219,6 +232,7 @@ class Scratch(NamedTuple):
     candidates: np.ndarray  # int32 (k,): the sampled softmax's candidates
     corrections: np.ndarray  # float32 (k,): their log(k * Q)
     coef: np.ndarray  # float64 (k + 1 or vocabulary,): d loss / d logit
+    grad: np.ndarray  # float32 (dim,): a centre word's summed input gradient (fastText skip-gram)
 
 
 def make_scratch(settings: Settings, dim: int, vocab_size: int, max_sentence: int) -> Scratch:
@@ -227,17 +241,14 @@ def make_scratch(settings: Settings, dim: int, vocab_size: int, max_sentence: in
     coef = vocab_size if settings.loss_kind == SOFTMAX else k + 1
     return Scratch(np.empty(max_sentence, dtype=np.int32), np.empty(dim, dtype=np.float32),
                    np.empty((1, dim), dtype=np.float32), np.empty(k, dtype=np.int32),
-                   np.empty(k, dtype=np.float32), np.empty(coef, dtype=np.float64))
+                   np.empty(k, dtype=np.float32), np.empty(coef, dtype=np.float64),
+                   np.empty(dim, dtype=np.float32))
 
 
 @njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
-def _add_input(net, word, neu1):
-    """Add word's rows to ``neu1[0]``; returns how many rows were added."""
+def _add_rows(net, word, neu1):
+    """Add the rows of ``word`` (its own and its n-grams') to ``neu1[0]``; returns how many."""
     dim = net.syn0.shape[1]
-    if net.subword_ptr.shape[0] == 0:
-        for d in range(dim):
-            neu1[0, d] += net.syn0[word, d]
-        return 1
     for p in range(net.subword_ptr[word], net.subword_ptr[word + 1]):
         row = net.subword_rows[p]
         for d in range(dim):
@@ -249,10 +260,6 @@ def _add_input(net, word, neu1):
 def _spread(net, word, work):
     """Add the input gradient ``work`` to each of word's rows (fastText gives each row the whole gradient)."""
     dim = net.syn0.shape[1]
-    if net.subword_ptr.shape[0] == 0:
-        for d in range(dim):
-            net.syn0[word, d] += work[d]
-        return
     for p in range(net.subword_ptr[word], net.subword_ptr[word + 1]):
         row = net.subword_rows[p]
         for d in range(dim):
@@ -267,49 +274,113 @@ def _predict_from(net, scratch, settings, h, row_h, target, alpha, state):
                     scratch.coef)
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+# Each architecture has a word2vec kernel and a subword (fastText) kernel: a branch on
+# subwords inside their loops costs word2vec CBOW a fifth of its speed.
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
 def skipgram_centre(net, scratch, settings, i, lo, hi, alpha, state):
     """Skip-gram on the window ``[lo, hi)`` around ``scratch.sentence[i]``: ``(loss, predictions, state)``.
 
-    Plain word2vec predicts the centre word from each context word's row
-    (word2vec.c, gensim's ``fast_sentence_sg_neg``); with subwords the centre
-    word's averaged word and n-gram rows predict each context word (fastText,
-    gensim's ``fasttext_fast_sentence_sg_neg``).
+    Each context word's row predicts the centre word (word2vec.c, gensim's
+    ``fast_sentence_sg_neg``).
     """
-    sentence, work, neu1 = scratch.sentence, scratch.work, scratch.neu1
-    dim = net.syn0.shape[1]
-    subwords = net.subword_ptr.shape[0] > 0
+    sentence, work, syn0 = scratch.sentence, scratch.work, net.syn0
+    dim = syn0.shape[1]
     loss = 0.0
-    predictions = 0
     for j in range(lo, hi):
         if j == i:
             continue
         for d in range(dim):
             work[d] = 0.0
-        if subwords:
-            for d in range(dim):
-                neu1[0, d] = 0.0
-            scale = np.float32(1.0 / _add_input(net, sentence[i], neu1))
-            for d in range(dim):
-                neu1[0, d] *= scale
-            pair_loss, state = _predict_from(net, scratch, settings, neu1, 0, sentence[j], alpha, state)
-            _spread(net, sentence[i], work)
-        else:
-            context = sentence[j]
-            pair_loss, state = _predict_from(net, scratch, settings, net.syn0, context, sentence[i], alpha, state)
-            for d in range(dim):
-                net.syn0[context, d] += work[d]
+        context = sentence[j]
+        pair_loss, state = _predict_from(net, scratch, settings, syn0, context, sentence[i], alpha, state)
+        for d in range(dim):
+            syn0[context, d] += work[d]
         loss += pair_loss
-        predictions += 1
-    return loss, predictions, state
+    return loss, hi - lo - 1, state
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def skipgram_subword_centre(net, scratch, settings, i, lo, hi, alpha, state):
+    """fastText's skip-gram: the centre word's averaged rows predict each context word.
+
+    gensim's ``fasttext_fast_sentence_sg_neg`` recomposes the mean of the
+    centre's rows and adds each prediction's gradient to every row, pair by
+    pair. Adding ``work`` to each of the rows moves their mean by ``work``
+    times (sum of each row's multiplicity squared) / (rows) (exactly
+    ``work`` unless two n-grams share a bucket), and nothing else reads those
+    rows meanwhile, so this kernel composes once per centre, moves the mean
+    after each pair, and adds the summed gradient to the rows once: the same
+    updates (up to rounding) for a fraction of the memory traffic. (Facebook's
+    fastText averages over the word's row and all its n-grams', as here; gensim
+    divides by the n-gram count only.)
+    """
+    sentence, work, neu1, grad = scratch.sentence, scratch.work, scratch.neu1, scratch.grad
+    dim = net.syn0.shape[1]
+    centre = sentence[i]
+    start, end = net.subword_ptr[centre], net.subword_ptr[centre + 1]
+    for d in range(dim):
+        neu1[0, d] = 0.0
+        grad[d] = 0.0
+    _add_rows(net, centre, neu1)
+    shared = 0  # sum over rows of how many times the row's bucket occurs: end - start without collisions
+    for p in range(start, end):
+        for q in range(start, end):
+            if net.subword_rows[p] == net.subword_rows[q]:
+                shared += 1
+    scale = np.float32(1.0 / (end - start))
+    step = np.float32(shared / (end - start))
+    for d in range(dim):
+        neu1[0, d] *= scale
+    loss = 0.0
+    for j in range(lo, hi):
+        if j == i:
+            continue
+        for d in range(dim):
+            work[d] = 0.0
+        pair_loss, state = _predict_from(net, scratch, settings, neu1, 0, sentence[j], alpha, state)
+        for d in range(dim):
+            grad[d] += work[d]
+            neu1[0, d] += step * work[d]
+        loss += pair_loss
+    _spread(net, centre, grad)
+    return loss, hi - lo - 1, state
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
 def cbow_centre(net, scratch, settings, i, lo, hi, alpha, state):
     """CBOW: predict ``scratch.sentence[i]`` from the mean of its window's rows: ``(loss, 1, state)``.
 
-    Each context word (each of its rows, with subwords) gets the whole
-    gradient, as in word2vec.c, fastText and gensim (``cbow_mean=1``).
+    Each context word gets the whole gradient, as in word2vec.c and gensim
+    (``cbow_mean=1``).
+    """
+    sentence, work, neu1, syn0 = scratch.sentence, scratch.work, scratch.neu1, net.syn0
+    dim = syn0.shape[1]
+    for d in range(dim):
+        neu1[0, d] = 0.0
+        work[d] = 0.0
+    for j in range(lo, hi):
+        if j != i:
+            context = sentence[j]
+            for d in range(dim):
+                neu1[0, d] += syn0[context, d]
+    scale = np.float32(1.0 / (hi - lo - 1))
+    for d in range(dim):
+        neu1[0, d] *= scale
+    loss, state = _predict_from(net, scratch, settings, neu1, 0, sentence[i], alpha, state)
+    for j in range(lo, hi):
+        if j != i:
+            context = sentence[j]
+            for d in range(dim):
+                syn0[context, d] += work[d]
+    return loss, 1, state
+
+
+@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+def cbow_subword_centre(net, scratch, settings, i, lo, hi, alpha, state):
+    """fastText's CBOW: the mean of every row of every context word predicts the centre word.
+
+    Each row gets the whole gradient (gensim's ``fasttext_fast_sentence_cbow_neg``).
     """
     sentence, work, neu1 = scratch.sentence, scratch.work, scratch.neu1
     dim = net.syn0.shape[1]
@@ -319,7 +390,7 @@ def cbow_centre(net, scratch, settings, i, lo, hi, alpha, state):
     rows = 0
     for j in range(lo, hi):
         if j != i:
-            rows += _add_input(net, sentence[j], neu1)
+            rows += _add_rows(net, sentence[j], neu1)
     scale = np.float32(1.0 / rows)
     for d in range(dim):
         neu1[0, d] *= scale
@@ -368,6 +439,7 @@ def train_job(net, scratch, settings, ids, sentence_ends, alpha_start, alpha_end
     """
     state = seed_state(seed, job)
     window = settings.window
+    subwords = net.subword_ptr.shape[0] > 0
     log_k = np.log(max(scratch.candidates.shape[0], 1))
     n_ids = ids.shape[0]
     loss = 0.0
@@ -388,7 +460,13 @@ def train_job(net, scratch, settings, ids, sentence_ends, alpha_start, alpha_end
             if settings.loss_kind == SAMPLED_SOFTMAX:
                 state = _draw_candidates(net, scratch, log_k, state)
             if settings.model == SKIPGRAM:
-                centre_loss, made, state = skipgram_centre(net, scratch, settings, i, lo, hi, alpha, state)
+                if subwords:
+                    centre_loss, made, state = skipgram_subword_centre(net, scratch, settings, i, lo, hi, alpha,
+                                                                       state)
+                else:
+                    centre_loss, made, state = skipgram_centre(net, scratch, settings, i, lo, hi, alpha, state)
+            elif subwords:
+                centre_loss, made, state = cbow_subword_centre(net, scratch, settings, i, lo, hi, alpha, state)
             else:
                 centre_loss, made, state = cbow_centre(net, scratch, settings, i, lo, hi, alpha, state)
             loss += centre_loss

@@ -8,10 +8,10 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from ..errors import ModelFileError, ShapeError, VocabularyError
-from ..io import load_npz, save_npz
+from ..io import check_finite_arrays, load_npz, save_npz
 from .formats import read_word2vec, write_word2vec
 
-_NPZ_KIND = "seqdl.KeyedVectors"
+FORMAT = "seqdl.KeyedVectors"
 
 
 class KeyedVectors:
@@ -68,15 +68,35 @@ class KeyedVectors:
         except KeyError:
             raise VocabularyError(word) from None
 
+    def has_vector(self, word: str) -> bool:
+        """Whether :meth:`get_vector` can give ``word`` a vector (here: whether it is in the vocabulary)."""
+        return word in self.key_to_index
+
+    def get_vector(self, word: str, norm: bool = False) -> np.ndarray:
+        """``word``'s vector (scaled to unit length with ``norm``); :class:`VocabularyError` if it has none."""
+        row = self.key_to_index.get(word)
+        if row is not None:
+            return self.get_normed_vectors()[row] if norm else self.vectors[row]
+        vector = self._vector_for_unknown(word)
+        if norm:
+            length = np.linalg.norm(vector)
+            return vector / length if length > 0 else vector
+        return vector
+
+    def _vector_for_unknown(self, word: str) -> np.ndarray:
+        """The vector of a word outside the vocabulary; plain vectors have none."""
+        raise VocabularyError(word)
+
     def __getitem__(self, words: str | Iterable[str]) -> np.ndarray:
         """The vector of one word, or a (len(words), dim) array for a list of words."""
         if isinstance(words, str):
-            return self.vectors[self.get_index(words)]
+            return self.get_vector(words)
         words = list(words)
-        missing = [w for w in words if w not in self.key_to_index]
+        missing = [w for w in words if not self.has_vector(w)]
         if missing:
             raise VocabularyError(missing)
-        return self.vectors[[self.key_to_index[w] for w in words]]
+        return np.stack([self.get_vector(w) for w in words]) if words else np.empty((0, self.vector_size),
+                                                                                       dtype=np.float32)
 
     def get_normed_vectors(self) -> np.ndarray:
         """The vectors scaled to unit length (zero vectors stay zero); computed once."""
@@ -87,7 +107,7 @@ class KeyedVectors:
 
     def unit_vector(self, word: str) -> np.ndarray:
         """``word``'s vector scaled to unit length."""
-        return self.get_normed_vectors()[self.get_index(word)]
+        return self.get_vector(word, norm=True)
 
     def similarity(self, word1: str, word2: str) -> float:
         """Cosine similarity of two words."""
@@ -109,7 +129,7 @@ class KeyedVectors:
         entries = [(e, 1.0) for e in positive] + [(e, -1.0) for e in negative]
         if not entries:
             raise ValueError("most_similar needs at least one positive or negative word or vector")
-        missing = [e for e, _ in entries if isinstance(e, str) and e not in self.key_to_index]
+        missing = [e for e, _ in entries if isinstance(e, str) and not self.has_vector(e)]
         if missing:
             raise VocabularyError(missing)
         mean = np.zeros(self.vector_size, dtype=np.float64)
@@ -117,7 +137,8 @@ class KeyedVectors:
         for entry, weight in entries:
             if isinstance(entry, str):
                 mean += weight * self.unit_vector(entry)
-                exclude.append(self.key_to_index[entry])
+                if entry in self.key_to_index:
+                    exclude.append(self.key_to_index[entry])
             else:
                 vector = np.asarray(entry, dtype=np.float64)
                 if vector.shape != (self.vector_size,):
@@ -159,14 +180,15 @@ class KeyedVectors:
 
     @classmethod
     def load_word2vec_format(cls, path: str | os.PathLike, binary: bool | None = None,
-                             limit: int | None = None) -> "KeyedVectors":
-        """Read a word2vec text or binary file (``binary=None``: binary if the name ends in ``.bin``).
+                             limit: int | None = None, no_header: bool | None = None) -> "KeyedVectors":
+        """Read a word2vec text or binary file, or a GloVe file (no header line).
 
-        ``limit`` keeps only the first ``limit`` vectors. Raises
+        ``binary=None`` and ``no_header=None`` tell the format from the
+        content. ``limit`` keeps only the first ``limit`` vectors. Raises
         :class:`seqdl.errors.ModelFileError` naming the file and line or byte
         offset of a malformed or truncated file.
         """
-        words, vectors = read_word2vec(path, binary=binary, limit=limit)
+        words, vectors = read_word2vec(path, binary=binary, limit=limit, no_header=no_header)
         return cls(words, vectors)
 
     def save(self, path: str | os.PathLike) -> None:
@@ -174,12 +196,21 @@ class KeyedVectors:
         arrays = {"vectors": self.vectors, "keys": np.array(self.index_to_key, dtype=np.str_)}
         if self.counts is not None:
             arrays["counts"] = self.counts
-        save_npz(path, arrays, {"kind": _NPZ_KIND})
+        save_npz(path, arrays, {"format": FORMAT, "version": 1})
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "KeyedVectors":
         """Load a file written by :meth:`save`."""
         arrays, meta = load_npz(path)
-        if meta.get("kind") != _NPZ_KIND or "vectors" not in arrays or "keys" not in arrays:
+        return cls.from_npz(arrays, meta, path)
+
+    @classmethod
+    def from_npz(cls, arrays: dict, meta: dict, path: str | os.PathLike) -> "KeyedVectors":
+        """The vectors in the arrays and header of a :meth:`save` file."""
+        if meta.get("format", meta.get("kind")) != FORMAT or "vectors" not in arrays or "keys" not in arrays:
             raise ModelFileError("not a seqdl KeyedVectors file", path=str(path))
-        return cls(arrays["keys"].tolist(), arrays["vectors"], arrays.get("counts"))
+        check_finite_arrays({"vectors": arrays["vectors"]}, path)
+        try:
+            return cls(arrays["keys"].tolist(), arrays["vectors"], arrays.get("counts"))
+        except (ValueError, ShapeError) as exc:
+            raise ModelFileError(f"inconsistent KeyedVectors file ({exc})", path=str(path)) from None

@@ -97,7 +97,8 @@ class FastTextParams(Word2VecParams):
 
     minn: int = _setting(3, "Shortest character n-gram (with --subwords).", kind="int", minimum=1)
     maxn: int = _setting(6, "Longest character n-gram (with --subwords).", kind="int", minimum=1)
-    bucket: int = _setting(2_000_000, "Hash buckets for the n-grams (with --subwords).", kind="int", minimum=1)
+    bucket: int = _setting(2_000_000, "Hash buckets for the n-grams (with --subwords).", kind="int", minimum=1,
+                           maximum=2**30)  # row numbers stay int32, as in fastText
 
     def check(self) -> None:
         """As :meth:`Word2VecParams.check`, and ``minn`` must not exceed ``maxn``."""

@@ -123,10 +123,10 @@ def test_the_output_may_not_be_the_corpus(cli, runner, planted_file, assert_one_
 def test_every_hyperparameter_is_an_option_with_the_dataclass_default(cli):
     from dataclasses import fields
 
-    from seqdl.embeddings.params import Word2VecParams
+    from seqdl.embeddings.params import FastTextParams
 
     options = {p.name: p for p in cli.commands["embed"].params}
-    for spec in fields(Word2VecParams):
+    for spec in fields(FastTextParams):
         assert spec.name in options, spec.name
         assert options[spec.name].default == spec.default, spec.name
     assert "--arch" in options["model"].opts and options["model_alias"].hidden
