@@ -24,19 +24,18 @@ stays time-major, so only the outermost input and output are transposed.
 
 With ``workers > 1`` there are two ways to use the cores (:attr:`_Recurrent.threading`):
 
-- ``"rows"`` (default): the batch rows are split into independent blocks
-  whose time loops run in threads (the kernels and BLAS release the GIL),
-  with no synchronisation per step, and the weight-gradient products are
-  split the same way. BLAS must be single-threaded then (e.g.
-  ``threadpoolctl``), or its threads and these compete for the cores.
+- ``"rows"``: the batch rows are split into independent blocks whose time
+  loops run in threads (the kernels and BLAS release the GIL), with no
+  synchronisation per step, and the weight-gradient products are split the
+  same way. BLAS must be single-threaded then (e.g. ``threadpoolctl``), or
+  its threads and these compete for the cores.
 - ``"blas"``: one time loop over the whole batch, with BLAS on ``workers``
   threads for the duration of the layer's forward and backward (set and
-  restored around them, whatever limit the caller set), so every product is
-  one multi-threaded GEMM. On an idle AVX-512 machine one 32-row step GEMM on
-  two BLAS threads beat two 16-row GEMMs in two Python threads by ~16%; on a
-  busy machine (load 9-12 on 2 cores) whole training steps were 3-5x *slower*,
-  since BLAS threads meet at every step's GEMM and wait for a descheduled
-  partner. Hence opt-in.
+  restored around them, whatever limit the caller set), so every product,
+  including the large weight-gradient ones, is one multi-threaded GEMM.
+- ``"auto"`` (default): ``"blas"`` from :data:`BLAS_THREADS_MIN_HIDDEN`
+  hidden units, where one full-batch GEMM on two BLAS threads beats two
+  half-batch GEMMs paying Python per step in each thread; ``"rows"`` below.
 
 With ``workers=1`` both are the same single-threaded loop.
 """
@@ -61,8 +60,10 @@ __all__ = ["GRU", "LSTM", "RNN"]
 
 #: Fewest batch rows worth a thread of their own.
 MIN_ROWS_PER_WORKER = 4
+#: Hidden size from which ``threading="auto"`` gives the cores to BLAS rather than to row blocks.
+BLAS_THREADS_MIN_HIDDEN = 128
 #: The values of :attr:`_Recurrent.threading`.
-THREADING = ("rows", "blas")
+THREADING = ("auto", "rows", "blas")
 
 
 @lru_cache(maxsize=None)
@@ -100,8 +101,8 @@ class _Recurrent(Layer):
         self.bias, self.dropout = bool(bias), float(dropout)
         #: Threads for the time loops and weight-gradient products.
         self.workers = max(1, int(workers))
-        #: How ``workers > 1`` threads are used: "rows" or "blas" (see the module docstring).
-        self.threading = "rows"
+        #: How ``workers > 1`` threads are used: "rows", "blas" or "auto" (see the module docstring).
+        self.threading = "auto"
         self._blas_threaded = False
         #: The initialisation's and the dropout masks' random state.
         self.rng = make_rng(rng)
@@ -133,7 +134,9 @@ class _Recurrent(Layer):
         """True when ``workers > 1`` go to BLAS on whole-batch products rather than to row blocks."""
         if self.threading not in THREADING:
             raise ParameterError("threading", f"must be one of {', '.join(THREADING)}, got {self.threading!r}")
-        return self.workers > 1 and self.threading == "blas"
+        if self.workers < 2:
+            return False
+        return self.threading == "blas" or (self.threading == "auto" and self.hidden_size >= BLAS_THREADS_MIN_HIDDEN)
 
     @contextlib.contextmanager
     def threads(self):
