@@ -52,7 +52,7 @@ import numpy as np
 import threadpoolctl
 import torch
 
-from char_lstm import batches_forever, timed_round, torch_evaluate
+from char_lstm import TorchTrainer, batches_forever, timed_round, torch_evaluate
 from seqdl.lm import LanguageModel, TokenVocabulary, TrainConfig, Trainer, evaluate, read_text, split_tokens
 from seqdl.lm.fit import split_ids
 from seqdl.lm.training import split_streams
@@ -79,27 +79,11 @@ class TorchLM(torch.nn.Module):
             self.output.bias.copy_(torch.from_numpy(ours.output.params["bias"]))
 
     def forward(self, x, state):
+        """(logits, state); the state is always a tuple ((h,) for the GRU), as char_lstm's TorchTrainer expects."""
+        if isinstance(self.rnn, torch.nn.GRU) and state is not None:
+            (state,) = state
         y, state = self.rnn(self.embedding(x), state)
-        return self.output(y), state
-
-
-class TorchTrainer:
-    """Seqdl's Trainer step in torch: TBPTT with the state detached, clip by global norm, Adam."""
-
-    def __init__(self, model: TorchLM, config: TrainConfig):
-        self.model, self.config = model, config
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        self.state = None
-
-    def step(self, x: np.ndarray, y: np.ndarray) -> float:
-        logits, state = self.model(torch.from_numpy(x), self.state)
-        self.state = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
-        loss = torch.nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), torch.from_numpy(y).reshape(-1))
-        self.optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.clip)
-        self.optimizer.step()
-        return loss.item()
+        return self.output(y), state if isinstance(state, tuple) else (state,)
 
 
 def step_flops(cell: str, layers: int, hidden: int, embedding: int, vocab: int, batch: int, seq_len: int) -> float:
