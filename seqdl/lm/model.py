@@ -149,6 +149,11 @@ class LanguageModel:
         the same result.
         """
         ids = self._check_ids(ids)
+        # With BLAS-threaded recurrent layers (workers > 1), the projections here use the threads too.
+        with self.rnn.threads():
+            return self._forward(ids, state, training)
+
+    def _forward(self, ids: np.ndarray, state, training: bool):
         self._fused = ids.size >= self.vocab_size and not (training and self.dropout > 0)
         if self._fused:
             table = self.rnn.project_input(self.embedding.params["weight"])
@@ -162,6 +167,10 @@ class LanguageModel:
 
     def backward(self, grad_logits: np.ndarray, grad_state=None) -> None:
         """Accumulate every parameter gradient from d loss / d logits (and optionally d loss / d final state)."""
+        with self.rnn.threads():
+            self._backward(grad_logits, grad_state)
+
+    def _backward(self, grad_logits: np.ndarray, grad_state) -> None:
         g = self._drop_out.backward(self.output.backward(grad_logits))
         if not self._fused:
             self.embedding.backward(self._drop_in.backward(self.rnn.backward(g, grad_state)))

@@ -20,6 +20,9 @@ from .workspace import Workspace
 
 __all__ = ["GRULoop", "LSTMLoop", "RNNLoop", "TimeLoop"]
 
+#: Shortest sequence for which the forward loop copies W_hh^T into contiguous memory.
+MIN_STEPS_FOR_COPY = 4
+
 if TYPE_CHECKING:
     from .recurrent import _Recurrent
 
@@ -48,6 +51,16 @@ class TimeLoop:
     def g(self, name: str) -> np.ndarray:
         """The gradient of this layer's parameter ``name``."""
         return self.owner.grads[name + self.suffix]
+
+    def recurrent_weight_t(self, steps: int) -> np.ndarray:
+        """``weight_hh^T`` for the forward loop: a C-contiguous copy once the loop is long enough to repay it.
+
+        OpenBLAS multiplies by a contiguous W^T about a third faster than by the
+        transposed view (measured at H=256, 32 rows); a one-step call (decoding)
+        skips the copy.
+        """
+        w_hh = self.p("weight_hh")
+        return np.ascontiguousarray(w_hh.T) if steps >= MIN_STEPS_FOR_COPY else w_hh.T
 
     def input_bias(self) -> np.ndarray | None:
         """The bias folded into the input projection: both biases (the GRU keeps b_hn apart)."""
@@ -108,7 +121,7 @@ class LSTMLoop(TimeLoop):
         cs = np.empty_like(hs)
         tanh_c = np.empty((steps, n, hidden), dtype=dtype)
         hs[0], cs[0] = state
-        w_hh_t = self.p("weight_hh").T
+        w_hh_t = self.recurrent_weight_t(steps)
 
         def rows(a, b):
             recurrent = np.empty((b - a, 4 * hidden), dtype=dtype)
@@ -151,7 +164,7 @@ class RNNLoop(TimeLoop):
         steps, n, _ = pre.shape
         hs = np.empty((steps + 1, n, self.hidden), dtype=pre.dtype)
         hs[0] = state[0]
-        w_hh_t = self.p("weight_hh").T
+        w_hh_t = self.recurrent_weight_t(steps)
         relu = self.owner.nonlinearity == "relu"
 
         def rows(a, b):
@@ -203,7 +216,7 @@ class GRULoop(TimeLoop):
         hs = np.empty((steps + 1, n, hidden), dtype=dtype)
         hn = np.empty((steps, n, hidden), dtype=dtype)
         hs[0] = state[0]
-        w_hh_t = self.p("weight_hh").T
+        w_hh_t = self.recurrent_weight_t(steps)
         b_hn = self.p("bias_hh")[2 * hidden:] if self.owner.bias else np.zeros(hidden, dtype=dtype)
 
         def rows(a, b):

@@ -230,12 +230,14 @@ def test_float32_tracks_torch(cls):
     np.testing.assert_allclose(layer.grads["weight_hh_l0"], module.weight_hh_l0.grad.numpy(), atol=1e-4)
 
 
+@pytest.mark.parametrize("threading", ["rows", "blas"])
 @pytest.mark.parametrize("cls", [LSTM, GRU, RNN])
-def test_worker_threads_give_the_same_results(cls):
-    """Batch rows split over threads: same outputs, input and parameter gradients as one thread."""
+def test_worker_threads_give_the_same_results(cls, threading):
+    """Batch rows split over threads, or BLAS threads: same outputs, input and parameter gradients as one thread."""
     rng = np.random.default_rng(11)
     single = cls(3, 5, 2, dtype=np.float64, rng=0)
     threaded = cls(3, 5, 2, dtype=np.float64, rng=0, workers=3)
+    threaded.threading = threading
     x = rng.standard_normal((13, 6, 3))
     grad_out = rng.standard_normal((13, 6, 5))
     np.testing.assert_allclose(threaded.forward(x)[0], single.forward(x)[0], rtol=1e-13)
@@ -244,3 +246,46 @@ def test_worker_threads_give_the_same_results(cls):
         np.testing.assert_allclose(threaded.grads[name], grad, rtol=1e-12, atol=1e-14)
     for ours, theirs in zip(_parts(threaded.grad_state), _parts(single.grad_state)):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+
+    return max(info["num_threads"] for info in threadpool_info() if info["user_api"] == "blas")
+
+
+def test_blas_threading_sets_blas_threads_only_inside_the_layer():
+    """threading="blas" runs the layer's products on `workers` BLAS threads and restores the caller's limit."""
+    from threadpoolctl import threadpool_limits
+
+    layer = LSTM(3, 4, dtype=np.float64, rng=0, workers=2)
+    assert not layer.uses_blas_threads()  # auto: rows below BLAS_THREADS_MIN_HIDDEN
+    layer.threading = "blas"
+    assert layer.uses_blas_threads()
+    seen = []
+    with threadpool_limits(1, user_api="blas"):
+        with layer.threads():
+            seen.append(_blas_threads())
+            with layer.threads():  # re-entrant
+                assert layer.batch_blocks(32) == [(0, 32)]
+            assert layer._blas_threaded
+        seen.append(_blas_threads())
+    assert seen == [2, 1]
+    assert not layer._blas_threaded
+    assert LSTM(3, 128, workers=2).uses_blas_threads() and not LSTM(3, 128, workers=1).uses_blas_threads()
+    layer.threading = "cores"
+    with pytest.raises(ParameterError, match="threading"):
+        layer.forward(np.zeros((2, 3, 3)))
+
+
+@pytest.mark.parametrize("steps", [1, 5])
+def test_contiguous_recurrent_weight_copy_gives_the_same_results(steps, monkeypatch):
+    """The forward loop's contiguous W_hh^T (long sequences) and the transposed view (short ones) agree."""
+    from seqdl.nn import time_loops
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, steps, 3))
+    layer = GRU(3, 6, dtype=np.float64, rng=0)
+    default = layer.forward(x)[0]
+    monkeypatch.setattr(time_loops, "MIN_STEPS_FOR_COPY", 10 ** 9 if steps >= time_loops.MIN_STEPS_FOR_COPY else 1)
+    np.testing.assert_allclose(layer.forward(x)[0], default, rtol=1e-13, atol=1e-15)
