@@ -55,10 +55,15 @@ def _rows(vectors: Any, words: Sequence[str] | None) -> np.ndarray:
         else:
             if isinstance(words, str):
                 raise TypeError("words must be a sequence of words, not one string")
-            missing = [w for w in words if w not in vectors.key_to_index]
+            # has_vector: a fastText model also builds vectors for words it never saw.
+            known = getattr(vectors, "has_vector", lambda w: w in vectors.key_to_index)
+            missing = [w for w in words if not known(w)]
             if missing:
                 raise VocabularyError(missing)
-            matrix = table[[vectors.key_to_index[w] for w in words]]
+            if all(w in vectors.key_to_index for w in words):
+                matrix = table[[vectors.key_to_index[w] for w in words]]
+            else:
+                matrix = np.stack([np.asarray(vectors.get_vector(w)) for w in words])
     else:
         if words is not None:
             raise TypeError("words selects rows of word vectors (KeyedVectors); pass an array's rows directly")

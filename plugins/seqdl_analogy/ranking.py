@@ -38,10 +38,13 @@ def check_topn(topn: int) -> None:
         raise ParameterError("topn", f"must be a whole number of at least 1, got {topn!r}")
 
 
-def word_indices(kv, words: Sequence[str]) -> list[int]:
+def word_indices(kv, words: Sequence[str], subwords: bool = False) -> list[int | None]:
     """Row of each word: the exact word, else its most frequent case variant.
 
-    Raises :class:`VocabularyError` naming every word found in neither form.
+    With ``subwords``, a word in neither form that ``kv`` can still build a
+    vector for (a fastText model's character n-grams) gets None instead of a
+    row. Raises :class:`VocabularyError` naming every other word found in
+    neither form.
     """
     folded: dict[str, int] | None = None
     rows, missing = [], []
@@ -51,12 +54,17 @@ def word_indices(kv, words: Sequence[str]) -> list[int]:
             if folded is None:
                 folded = case_insensitive_vocab(kv.index_to_key)
             row = folded.get(word.upper())
-        if row is None:
+        if row is None and not (subwords and kv.has_vector(word)):
             missing.append(word)
         rows.append(row)
     if missing:
         raise VocabularyError(missing)
     return rows
+
+
+def _unit(vector: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(vector))
+    return vector / norm if norm > 0 else vector
 
 
 def case_insensitive_vocab(keys: Sequence[str]) -> dict[str, int]:
@@ -105,12 +113,15 @@ def analogy(kv, positive: Sequence[str], negative: Sequence[str], method: Analog
         raise ParameterError("positive", "an analogy needs at least one positive word")
     check_topn(topn)
     check_restrict_vocab(restrict_vocab, allow_none=True)
-    rows = word_indices(kv, [*positive, *negative])
-    pos_rows, neg_rows = rows[:len(positive)], rows[len(positive):]
+    words = [*positive, *negative]
+    rows = word_indices(kv, words, subwords=True)
     normed = kv.get_normed_vectors()
+    query = np.stack([normed[row] if row is not None else _unit(kv.get_vector(word))
+                      for word, row in zip(words, rows)]).astype(normed.dtype, copy=False)
     limit = len(kv) if restrict_vocab is None else min(int(restrict_vocab), len(kv))
-    scores = np.asarray(method(normed[:limit], normed[pos_rows][None], normed[neg_rows][None]))
-    rows, values = top_n(scores, np.array([pos_rows + neg_rows]), topn)
+    scores = np.asarray(method(normed[:limit], query[None, :len(positive)], query[None, len(positive):]))
+    exclude = [row if row is not None else -1 for row in rows]  # a word built from n-grams has no row to exclude
+    rows, values = top_n(scores, np.array([exclude]), topn)
     return [(kv.index_to_key[r], float(v)) for r, v in zip(rows[0], values[0]) if np.isfinite(v)]
 
 
@@ -118,6 +129,7 @@ def similar(kv, word: str, topn: int = 10, restrict_vocab: int | None = None) ->
     """Nearest neighbours of ``word`` by cosine (found case-insensitively if need be); NaN scores are left out."""
     check_topn(topn)
     check_restrict_vocab(restrict_vocab, allow_none=True)
-    (row,) = word_indices(kv, [word])
-    answers = kv.most_similar(positive=[kv.index_to_key[row]], topn=topn, restrict_vocab=restrict_vocab)
+    (row,) = word_indices(kv, [word], subwords=True)
+    key = word if row is None else kv.index_to_key[row]  # None: a fastText model builds it from n-grams
+    answers = kv.most_similar(positive=[key], topn=topn, restrict_vocab=restrict_vocab)
     return [(key, score) for key, score in answers if np.isfinite(score)]

@@ -272,3 +272,26 @@ def test_a_facebook_bin_continues_training_with_new_words(facebook_bin, planted_
     after = load_vectors(tmp_path / "m.npz")
     assert after.index_to_key[: len(theirs)] == list(theirs.index_to_key)
     assert set(after.index_to_key[len(theirs):]) == {"zebra", "quagga", "okapi"}
+
+
+def test_similar_analogy_and_project_answer_for_words_only_a_subword_model_can_build(trained, cli, tmp_path):
+    model = trained["skipgram"]
+    model.save(tmp_path / "m.npz")
+    model.wv.save_word2vec_format(tmp_path / "plain.vec")
+    unseen = "t2w3xq"  # never in the corpus; its n-grams are t2w3's
+    assert unseen not in model.wv.key_to_index
+    similar = CliRunner().invoke(cli, ["similar", unseen, "--vectors", str(tmp_path / "m.npz"), "--topn", "5",
+                                       "--json"])
+    assert similar.exit_code == 0, similar.output
+    import json
+
+    neighbours = [row["word"] for row in json.loads(similar.output)]
+    assert sum(word.startswith("t2w") for word in neighbours) >= 4, neighbours
+    analogy = CliRunner().invoke(cli, ["analogy", unseen, "t2w1", "t2w5", "--vectors", str(tmp_path / "m.npz"),
+                                       "--json"])
+    assert analogy.exit_code == 0, analogy.output
+    assert unseen not in analogy.output
+    xy = seqdl.project(load_vectors(tmp_path / "m.npz"), [unseen, "t2w3", "t0w1", "t1w1"], method="pca")
+    assert xy.shape == (4, 2) and np.isfinite(xy).all()
+    plain = CliRunner().invoke(cli, ["similar", unseen, "--vectors", str(tmp_path / "plain.vec")])
+    assert plain.exit_code == 1 and "not in vocabulary" in plain.output
