@@ -17,7 +17,7 @@ FIXED_FLAGS = {"seq_len": "--seq-len", "batch_size": "--batch-size", "optimizer"
 #: Training options a resumed run may change (the rest come from the checkpoint unless given).
 FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--steps", "weight_decay": "--weight-decay",
               "lr_schedule": "--lr-schedule", "warmup": "--warmup", "eval_every": "--eval-every",
-              "patience": "--patience"}
+              "patience": "--patience", "sample_every": "--sample-every"}
 
 
 @click.command("train")
@@ -62,6 +62,8 @@ FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--
               help="Also compute the validation loss every N updates.")
 @click.option("--patience", type=click.IntRange(min=1), default=None,
               help="Stop after K validations in a row without a new best; OUTPUT is the best model.")
+@click.option("--sample-every", type=click.IntRange(min=1), default=None,
+              help="Show a 100-token sample (temperature 0.8, from the start of a line) every N updates.")
 @click.option("--val-fraction", type=FiniteFloat(min=0, max=1, max_open=True), default=0.1, show_default=True,
               help="Tail of the corpus held out for the validation loss.")
 @click.option("--max-vocab", "--max-words", "max_vocab", type=click.IntRange(min=1), default=10000, show_default=True,
@@ -75,7 +77,8 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                   level: str, cell: str, hidden: int, embedding: int, layers: int, dropout: float, tie_weights: bool,
                   seq_len: int, batch_size: int, optimizer: str, lr: float, weight_decay: float | None,
                   lr_schedule: str, warmup: int, clip: float, epochs: int, steps: int | None,
-                  eval_every: int | None, patience: int | None, val_fraction: float, max_vocab: int, workers: int | None,
+                  eval_every: int | None, patience: int | None, sample_every: int | None, val_fraction: float,
+                  max_vocab: int, workers: int | None,
                   seed: int | None, as_json: bool, quiet: bool) -> None:
     """Train a recurrent language model on CORPUS, a UTF-8 text file, and save it to OUTPUT.
 
@@ -110,7 +113,12 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                          workers=workers or os.cpu_count() or 1, optimizer=params["optimizer"],
                          weight_decay=params["weight_decay"], lr_schedule=params["lr_schedule"],
                          warmup=params["warmup"], eval_every=params["eval_every"],
-                         patience=params["patience"])
+                         patience=params["patience"], sample_every=params["sample_every"],
+                         sample_seed=_sample_seed(seed, resumed))
+    if config.sample_every:
+        from ..generation import make_decoder
+
+        make_decoder("sample", {})  # the sampling plugin is there, before any training
     run = {}
     with Progress(unit="steps", desc="train", quiet=quiet) as progress:
         try:
@@ -135,6 +143,17 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                if history.best_val_loss is not None else "")
         click.echo(f"wrote {output}: {model.vocab.level} model, vocabulary {model.vocab_size}, {history.steps} "
                    f"steps, train loss {history.train_loss[-1]:.4f}{val}, {history.tokens_per_second:,.0f} tokens/s", err=True)
+
+
+def _sample_seed(seed: int | None, resumed) -> int:
+    """The seed of the samples shown while training: --seed, else the resumed run's, else a fresh one."""
+    if seed is not None:
+        return seed
+    if resumed is not None and isinstance(resumed.options.get("sample_seed"), int):
+        return resumed.options["sample_seed"]
+    import secrets
+
+    return secrets.randbits(32)
 
 
 def _model_options(arch: dict) -> dict:

@@ -59,12 +59,16 @@ class TrainConfig:
     eval_every: int | None = None
     #: Stop after this many validations in a row without a new best validation loss (None: never).
     patience: int | None = None
+    #: Show a short sample through the progress reporter every N updates (None: never).
+    sample_every: int | None = None
+    #: Seed of those samples (the one at update s uses ``[sample_seed, s]``): they never touch the training RNG.
+    sample_seed: int = 0
 
     def __post_init__(self):
         for name in ("seq_len", "batch_size", "epochs", "workers"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
-        for name in ("steps", "eval_every", "patience"):
+        for name in ("steps", "eval_every", "patience", "sample_every"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
         for name in ("lr", "clip"):
@@ -295,6 +299,8 @@ class Trainer:
                                 lr=self.optimizer.lr)
                 if config.eval_every and self.steps % config.eval_every == 0 and self.batch < len(starts):
                     self._validate(val_ids, progress, on_eval)
+                if config.sample_every and self.steps % config.sample_every == 0:
+                    progress.write(f"sample at step {self.steps}:\n{sample_text(self.model, config.sample_seed, self.steps)}")
                 if (limit is not None and self.steps >= limit) or history.stopped_early:
                     break
             finished = self.batch == len(starts)
@@ -330,6 +336,20 @@ class Trainer:
             history.stopped_early = True
             progress.write(f"stopping early: {history.stale_evaluations} validations without improvement; "
                            f"the best was {history.best_val_loss:.4f} at step {history.best_step}")
+
+
+def sample_text(model: LanguageModel, seed: int, step: int, max_new_tokens: int = 100,
+                temperature: float = 0.8) -> str:
+    """A short sample from the start of a line, reproducible from ``(seed, step)``.
+
+    Decoding reads the weights only and draws from its own generator, so the
+    training run (its dropout RNG, hence a resume's bit-identity) is untouched.
+    """
+    from ..generation import generate
+
+    sample_seed = int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
+    return generate(model, None, decoder="sample", max_new_tokens=max_new_tokens, temperature=temperature,
+                    seed=sample_seed)[0].text
 
 
 def plan(train_ids: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, int, int]:
