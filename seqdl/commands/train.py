@@ -64,6 +64,8 @@ FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--
               help="Stop after K validations in a row without a new best; OUTPUT is the best model.")
 @click.option("--sample-every", type=click.IntRange(min=1), default=None,
               help="Show a 100-token sample (temperature 0.8, from the start of a line) every N updates.")
+@click.option("--plot", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also draw the training and validation loss curves to this .png (needs matplotlib).")
 @click.option("--val-fraction", type=FiniteFloat(min=0, max=1, max_open=True), default=0.1, show_default=True,
               help="Tail of the corpus held out for the validation loss.")
 @click.option("--max-vocab", "--max-words", "max_vocab", type=click.IntRange(min=1), default=10000, show_default=True,
@@ -77,7 +79,8 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                   level: str, cell: str, hidden: int, embedding: int, layers: int, dropout: float, tie_weights: bool,
                   seq_len: int, batch_size: int, optimizer: str, lr: float, weight_decay: float | None,
                   lr_schedule: str, warmup: int, clip: float, epochs: int, steps: int | None,
-                  eval_every: int | None, patience: int | None, sample_every: int | None, val_fraction: float,
+                  eval_every: int | None, patience: int | None, sample_every: int | None, plot: Path | None,
+                  val_fraction: float,
                   max_vocab: int, workers: int | None,
                   seed: int | None, as_json: bool, quiet: bool) -> None:
     """Train a recurrent language model on CORPUS, a UTF-8 text file, and save it to OUTPUT.
@@ -98,8 +101,11 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
              if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE}
     check_input(corpus, "corpus file")
     checkpoint = checkpoint or output.with_name(output.name.removesuffix(".npz") + ".ckpt.npz")
-    check_output(output, inputs=[corpus] + ([resume] if resume else []), others=[checkpoint])
-    check_output(checkpoint, inputs=[corpus], others=[output])
+    extra = [plot] if plot is not None else []
+    check_output(output, inputs=[corpus] + ([resume] if resume else []), others=[checkpoint, *extra])
+    check_output(checkpoint, inputs=[corpus], others=[output, *extra])
+    if plot is not None:
+        _check_plot(plot, inputs=[corpus] + ([resume] if resume else []), others=[output, checkpoint])
     params = dict(ctx.params)
     arch = {"embedding_dim": embedding, "hidden_size": hidden, "num_layers": layers, "cell": cell,
             "dropout": dropout, "tie_weights": tie_weights}
@@ -127,12 +133,17 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                                         progress=progress, checkpoint=checkpoint, resume=resumed,
                                         on_ready=lambda trainer: run.update(trainer=trainer))
         except KeyboardInterrupt:
+            if "trainer" in run and plot is not None:
+                _write_plot(plot, run["trainer"].history, corpus)
             if "trainer" in run:
                 click.echo(f"Saved the run at step {run['trainer'].steps} to {checkpoint}; continue it with: "
                            f"seqdl train {corpus} -o {output} --resume {checkpoint}", err=True)
             raise
+    if plot is not None:
+        _write_plot(plot, history, corpus)
     if as_json:
-        click.echo(to_json({"output": str(output), "checkpoint": str(checkpoint), "level": model.vocab.level,
+        click.echo(to_json({"output": str(output), "checkpoint": str(checkpoint),
+                            "plot": None if plot is None else str(plot), "level": model.vocab.level,
                             "vocab_size": model.vocab_size, "steps": history.steps,
                             "train_loss": history.train_loss, "val_loss": history.val_loss,
                             "best_val_loss": history.best_val_loss, "best_step": history.best_step,
@@ -143,6 +154,23 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                if history.best_val_loss is not None else "")
         click.echo(f"wrote {output}: {model.vocab.level} model, vocabulary {model.vocab_size}, {history.steps} "
                    f"steps, train loss {history.train_loss[-1]:.4f}{val}, {history.tokens_per_second:,.0f} tokens/s", err=True)
+
+
+def _check_plot(plot: Path, inputs: list, others: list) -> None:
+    """Before training: --plot names a writable .png that is no other file of the run, and matplotlib is there."""
+    from ..io import check_output
+    from ..lm.plot import require_matplotlib
+
+    if plot.suffix.lower() != ".png":
+        raise click.UsageError(f"--plot writes a PNG image: give a file name ending in .png, not {plot.name!r}")
+    check_output(plot, inputs=inputs, others=others)
+    require_matplotlib("--plot")
+
+
+def _write_plot(plot: Path, history, corpus: Path) -> None:
+    from ..lm.plot import write_loss_plot
+
+    write_loss_plot(plot, history, title=f"seqdl train {corpus.name}")
 
 
 def _sample_seed(seed: int | None, resumed) -> int:

@@ -93,6 +93,8 @@ class History:
     """What training reports: per-epoch mean train loss and validation loss, and the throughput."""
 
     train_loss: list[float] = field(default_factory=list)
+    #: Training loss of every update, in order (the curve ``--plot`` draws).
+    step_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     #: (step, validation loss) of every evaluation, including those of ``eval_every``.
     evaluations: list[tuple[int, float]] = field(default_factory=list)
@@ -291,6 +293,7 @@ class Trainer:
                 loss = self.step(x, y)
                 self.batch = index + 1
                 history.steps = self.steps
+                history.step_loss.append(float(loss))
                 history.tokens += y.size
                 history.seconds += time.perf_counter() - started
                 self.epoch_loss += loss * y.size
