@@ -13,7 +13,8 @@ from ..options import FiniteFloat, json_option, quiet_option, seed_option, worke
 ARCH_FLAGS = {"embedding_dim": "--embedding", "hidden_size": "--hidden", "num_layers": "--layers", "cell": "--cell",
               "dropout": "--dropout", "tie_weights": "--tie-weights"}
 #: Training options that fix the data order and optimiser state: on --resume they must match too.
-FIXED_FLAGS = {"seq_len": "--seq-len", "batch_size": "--batch-size", "optimizer": "--optimizer"}
+FIXED_FLAGS = {"seq_len": "--seq-len", "batch_size": "--batch-size", "optimizer": "--optimizer", "loss": "--loss",
+               "negative": "--negative"}
 #: Training options a resumed run may change (the rest come from the checkpoint unless given).
 FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--steps", "weight_decay": "--weight-decay",
               "lr_schedule": "--lr-schedule", "warmup": "--warmup", "eval_every": "--eval-every",
@@ -45,6 +46,11 @@ FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--
               help="Parallel streams through the corpus.")
 @click.option("--optimizer", type=click.Choice(["adam", "adamw", "sgd", "rmsprop"]), default="adam",
               show_default=True, help="Update rule (torch.optim's, with its defaults).")
+@click.option("--loss", type=click.Choice(["full", "sampled-softmax"]), default="full", show_default=True,
+              help="Word level: sampled-softmax scores the targets and --negative noise words per update "
+                   "(validation stays the full softmax).")
+@click.option("--negative", type=click.IntRange(min=1), default=None,
+              help="Noise words per update for --loss sampled-softmax.")
 @click.option("--lr", type=FiniteFloat(min=0, min_open=True), default=2e-3, show_default=True,
               help="Peak learning rate.")
 @click.option("--weight-decay", type=FiniteFloat(min=0), default=None,
@@ -71,13 +77,14 @@ FREE_FLAGS = {"lr": "--lr", "clip": "--clip", "epochs": "--epochs", "steps": "--
 @click.option("--max-vocab", "--max-words", "max_vocab", type=click.IntRange(min=1), default=10000, show_default=True,
               help="Word level: keep the N most frequent words, the rest become <unk>.")
 @workers_option("Training threads (batch rows split between them)  [default: all cores]")
-@seed_option("Random seed for the initial weights.")
+@seed_option("Random seed: initial weights, dropout masks, noise words, --sample-every's samples.")
 @json_option
 @quiet_option
 @click.pass_context
 def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Path | None, resume: Path | None,
                   level: str, cell: str, hidden: int, embedding: int, layers: int, dropout: float, tie_weights: bool,
-                  seq_len: int, batch_size: int, optimizer: str, lr: float, weight_decay: float | None,
+                  seq_len: int, batch_size: int, optimizer: str, loss: str, negative: int | None, lr: float,
+                  weight_decay: float | None,
                   lr_schedule: str, warmup: int, clip: float, epochs: int, steps: int | None,
                   eval_every: int | None, patience: int | None, sample_every: int | None, plot: Path | None,
                   val_fraction: float,
@@ -113,6 +120,7 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
     if resume is not None:
         resumed = Checkpoint(resume)
         _merge_resume(resumed, params, arch, given, level, val_fraction)
+    _check_loss(params, level if resumed is None else resumed.header["model"].get("level"))
     model_options = _model_options(arch)
     config = TrainConfig(seq_len=params["seq_len"], batch_size=params["batch_size"], lr=params["lr"],
                          clip=params["clip"], epochs=params["epochs"], steps=params["steps"],
@@ -120,7 +128,8 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                          weight_decay=params["weight_decay"], lr_schedule=params["lr_schedule"],
                          warmup=params["warmup"], eval_every=params["eval_every"],
                          patience=params["patience"], sample_every=params["sample_every"],
-                         sample_seed=_sample_seed(seed, resumed))
+                         sample_seed=_sample_seed(seed, resumed), loss=params["loss"],
+                         negative=params["negative"])
     if config.sample_every:
         from ..generation import make_decoder
 
@@ -154,6 +163,17 @@ def train_command(ctx: click.Context, corpus: Path, output: Path, checkpoint: Pa
                if history.best_val_loss is not None else "")
         click.echo(f"wrote {output}: {model.vocab.level} model, vocabulary {model.vocab_size}, {history.steps} "
                    f"steps, train loss {history.train_loss[-1]:.4f}{val}, {history.tokens_per_second:,.0f} tokens/s", err=True)
+
+
+def _check_loss(params: dict, level: str | None) -> None:
+    """--negative goes with --loss sampled-softmax, which is for word-level models."""
+    if params["loss"] == "sampled-softmax":
+        if level != "word":
+            raise click.UsageError("--loss sampled-softmax is for word-level models (--level word)")
+        if params["negative"] is None:
+            raise click.UsageError("--loss sampled-softmax needs --negative K (noise words per update)")
+    elif params["negative"] is not None:
+        raise click.UsageError("--negative is for --loss sampled-softmax")
 
 
 def _check_plot(plot: Path, inputs: list, others: list) -> None:
@@ -224,10 +244,12 @@ def _merge_resume(resumed, params: dict, arch: dict, given: set, level: str, val
         mismatch("--val-fraction", val_fraction, saved_val)
     params["val_fraction"] = saved_val
     options = resumed.options
+    older = {"loss": "full", "negative": None}  # what checkpoints from before these options trained with
     for name, flag in FIXED_FLAGS.items():
-        if name in given and params[name] != options.get(name):
-            mismatch(flag, params[name], options.get(name))
-        params[name] = options.get(name, params[name])
+        saved = options.get(name, older.get(name, params[name]))
+        if name in given and params[name] != saved:
+            mismatch(flag, params[name], saved)
+        params[name] = saved
     for name in FREE_FLAGS:
         if name not in given and name in options:
             params[name] = options[name]
