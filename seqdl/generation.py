@@ -127,8 +127,12 @@ def _checked_ids(name: str, ids: Any, vocab_size: int) -> tuple[int, ...]:
     return tuple(int(t) for t in array)
 
 
-def prompt_ids(model, prompt: str | Sequence[int] | None) -> list[int]:
-    """The ids of ``prompt``: text through the model's vocabulary, ids checked, None the start of a line."""
+def prompt_ids(model, prompt: str | Sequence[int] | None, warn: Callable[[str], None] | None = None) -> list[int]:
+    """The ids of ``prompt``: text through the model's vocabulary, ids checked, None the start of a line.
+
+    A word the model never saw reads as ``<unk>`` with a warning, given to
+    ``warn(message)`` if set (a command prints it), else :func:`warnings.warn`.
+    """
     vocab = getattr(model, "vocab", None)
     if prompt is None:
         index = getattr(vocab, "index", {})
@@ -136,7 +140,7 @@ def prompt_ids(model, prompt: str | Sequence[int] | None) -> list[int]:
     if isinstance(prompt, str):
         if vocab is None:
             raise ParameterError("prompt", "this model has no vocabulary: give the prompt as token ids")
-        ids = vocab.encode_prompt(prompt)
+        ids = vocab.encode_prompt(prompt) if warn is None else vocab.encode_prompt(prompt, warn=warn)
         if not ids:
             raise ParameterError("prompt", "is empty")
         return ids
@@ -145,7 +149,7 @@ def prompt_ids(model, prompt: str | Sequence[int] | None) -> list[int]:
 
 def generate(model, prompt: str | Sequence[int] | None = None, *, decoder: str = "sample", max_new_tokens: int = 200,
              stop_strings: Sequence[str] = (), on_token: Callable[[int, int], None] | None = None, host=None,
-             **options: Any) -> list[Generation]:
+             warn: Callable[[str], None] | None = None, **options: Any) -> list[Generation]:
     """Continue ``prompt`` with ``model`` using the decoder registered as ``decoder``.
 
     ``prompt`` is text (for a model with a ``vocab``), token ids, or None for
@@ -155,7 +159,9 @@ def generate(model, prompt: str | Sequence[int] | None = None, *, decoder: str =
     ``eos_token_id``, ``min_new_tokens``, ``num_return_sequences``, ``seed``;
     ``beam_width`` and ``length_penalty`` for "beam"). ``stop_strings`` end a
     sequence once its text contains one. ``on_token(i, token)`` is called as
-    sequence ``i`` grows (decoders that can stream). Returns the generated
+    sequence ``i`` grows (decoders that can stream). ``warn(message)``
+    receives the warning of a prompt word outside the vocabulary (default:
+    :func:`warnings.warn`). Returns the generated
     sequences, best first for beam search.
     """
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
@@ -164,7 +170,7 @@ def generate(model, prompt: str | Sequence[int] | None = None, *, decoder: str =
     if isinstance(minimum, int) and minimum > max_new_tokens:
         raise ParameterError("min_new_tokens", f"{minimum} is more than max_new_tokens ({max_new_tokens})")
     vocab = getattr(model, "vocab", None)
-    start = prompt_ids(model, prompt)
+    start = prompt_ids(model, prompt, warn)
     if stop_strings:
         if vocab is None:
             raise ParameterError("stop_strings", "this model has no vocabulary to decode text with")

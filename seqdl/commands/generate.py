@@ -69,12 +69,16 @@ def encode_prompts(model, prompts: list[tuple[int | None, str | None]], path: st
     from ..errors import InputError
     from ..generation import prompt_ids
 
+    def warn(message: str, line: int | None) -> None:
+        where = "" if line is None else f"{path}, line {line}: "
+        click.echo(f"Warning: {where}{message}", err=True)
+
     encoded = []
     for line, text in prompts:
         if text is not None and not text:
             raise click.UsageError("--prompt is empty")
         try:
-            encoded.append((text, prompt_ids(model, text)))
+            encoded.append((text, prompt_ids(model, text, warn=lambda message: warn(message, line))))
         except InputError as exc:
             if line is None:
                 raise

@@ -148,6 +148,12 @@ class LanguageModel:
         input, which saves three large matrix products per batch and gives
         the same result.
         """
+        with self.rnn.threads():  # re-entrant: the output projection gets the BLAS threads too
+            x, state = self.forward_hidden(ids, state, training)
+            return self.output.forward(x, training=training), state
+
+    def forward_hidden(self, ids: np.ndarray, state=None, training: bool = False):
+        """``(the output layer's input (N, T, hidden), final state)``: :meth:`forward` without the output layer."""
         ids = self._check_ids(ids)
         # With BLAS-threaded recurrent layers (workers > 1), the projections here use the threads too.
         with self.rnn.threads():
@@ -162,16 +168,20 @@ class LanguageModel:
         else:
             x = self._drop_in.forward(self.embedding.forward(ids, training=training), training=training)
             x, state = self.rnn.forward(x, state, training)
-        x = self._drop_out.forward(x, training=training)
-        return self.output.forward(x, training=training), state
+        return self._drop_out.forward(x, training=training), state
 
     def backward(self, grad_logits: np.ndarray, grad_state=None) -> None:
         """Accumulate every parameter gradient from d loss / d logits (and optionally d loss / d final state)."""
         with self.rnn.threads():
-            self._backward(grad_logits, grad_state)
+            self.backward_hidden(self.output.backward(grad_logits), grad_state)
 
-    def _backward(self, grad_logits: np.ndarray, grad_state) -> None:
-        g = self._drop_out.backward(self.output.backward(grad_logits))
+    def backward_hidden(self, grad_hidden: np.ndarray, grad_state=None) -> None:
+        """:meth:`backward` from d loss / d (the output of :meth:`forward_hidden`); the output layer is the caller's."""
+        with self.rnn.threads():
+            self._backward_hidden(grad_hidden, grad_state)
+
+    def _backward_hidden(self, grad_hidden: np.ndarray, grad_state) -> None:
+        g = self._drop_out.backward(grad_hidden)
         if not self._fused:
             self.embedding.backward(self._drop_in.backward(self.rnn.backward(g, grad_state)))
             return

@@ -33,6 +33,7 @@ from .model import LanguageModel
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop")
 LR_SCHEDULES = ("constant", "cosine", "step")
+LOSSES = ("full", "sampled-softmax")
 
 
 @dataclass
@@ -59,12 +60,20 @@ class TrainConfig:
     eval_every: int | None = None
     #: Stop after this many validations in a row without a new best validation loss (None: never).
     patience: int | None = None
+    #: Show a short sample through the progress reporter every N updates (None: never).
+    sample_every: int | None = None
+    #: Seed of those samples (the one at update s uses ``[sample_seed, s]``): they never touch the training RNG.
+    sample_seed: int = 0
+    #: ``full`` softmax, or ``sampled-softmax`` over the targets and ``negative`` noise words per update
+    #: (:mod:`seqdl.lm.sampled`; validation stays the full softmax).
+    loss: str = "full"
+    negative: int | None = None
 
     def __post_init__(self):
         for name in ("seq_len", "batch_size", "epochs", "workers"):
             if getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
-        for name in ("steps", "eval_every", "patience"):
+        for name in ("steps", "eval_every", "patience", "sample_every"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ParameterError(name, f"must be >= 1, got {getattr(self, name)}")
         for name in ("lr", "clip"):
@@ -76,6 +85,10 @@ class TrainConfig:
             raise ParameterError("optimizer", f"must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
         if self.lr_schedule not in LR_SCHEDULES:
             raise ParameterError("lr_schedule", f"must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if self.loss not in LOSSES:
+            raise ParameterError("loss", f"must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if self.loss == "sampled-softmax" and (self.negative is None or self.negative < 1):
+            raise ParameterError("negative", f"must be >= 1 with the sampled softmax, got {self.negative}")
         if self.warmup < 0:
             raise ParameterError("warmup", f"must be >= 0, got {self.warmup}")
 
@@ -89,6 +102,8 @@ class History:
     """What training reports: per-epoch mean train loss and validation loss, and the throughput."""
 
     train_loss: list[float] = field(default_factory=list)
+    #: Training loss of every update, in order (the curve ``--plot`` draws).
+    step_loss: list[float] = field(default_factory=list)
     val_loss: list[float] = field(default_factory=list)
     #: (step, validation loss) of every evaluation, including those of ``eval_every``.
     evaluations: list[tuple[int, float]] = field(default_factory=list)
@@ -244,6 +259,8 @@ class Trainer:
         self.history = History()
         #: The dropout RNG state after the last committed update (a Ctrl-C mid-forward has drawn masks since).
         self.rng_state = model.get_rng_state() if hasattr(model, "get_rng_state") else None
+        #: The sampled-softmax loss (set up by :meth:`run` from the training ids' counts), or None.
+        self.sampled = None
 
     def step(self, x: np.ndarray, y: np.ndarray) -> float:
         """Train on inputs ``x`` and targets ``y`` (N, T) after the carried state; return the loss."""
@@ -251,10 +268,13 @@ class Trainer:
         model.zero_grad()
         # Divergence is reported by the finiteness checks, as one TrainingError, not by numpy warnings.
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            logits, new_state = model.forward(x, self.state, training=True)
-            loss, grad = cross_entropy(logits, y)
-            _check_finite(loss, "the training loss", self.steps + 1)
-            model.backward(grad)
+            if self.sampled is None:
+                logits, new_state = model.forward(x, self.state, training=True)
+                loss, grad = cross_entropy(logits, y)
+                _check_finite(loss, "the training loss", self.steps + 1)
+                model.backward(grad)
+            else:
+                loss, new_state = self._sampled_step(x, y)
             _check_finite(clip_grad_norm(model.layers, self.config.clip), "the gradient norm", self.steps + 1)
         with interrupts_deferred():
             self.optimizer.lr = self.schedule(self.steps)
@@ -264,6 +284,19 @@ class Trainer:
             if self.rng_state is not None:
                 self.rng_state = model.get_rng_state()
         return loss
+
+    def _sampled_step(self, x: np.ndarray, y: np.ndarray):
+        """Forward and backward with the sampled softmax; the noise words' seed comes from the model's RNG,
+        whose state a checkpoint keeps, so a resumed run draws the same ones."""
+        model, output = self.model, self.model.output
+        negatives = self.sampled.draw(int(model.rng.integers(2**63)))
+        hidden, new_state = model.forward_hidden(x, self.state, training=True)
+        loss, grad = self.sampled.loss(hidden.reshape(-1, hidden.shape[-1]), y.reshape(-1), negatives,
+                                       output.weight, output.params["bias"], output.weight_grad,
+                                       output.grads["bias"])
+        _check_finite(loss, "the training loss", self.steps + 1)
+        model.backward_hidden(grad.reshape(hidden.shape))
+        return loss, new_state
 
     def run(self, streams: np.ndarray, val_ids: np.ndarray | None, epochs: int, progress=None,
             on_epoch: Callable[[Trainer], None] | None = None,
@@ -278,6 +311,11 @@ class Trainer:
         progress = progress or NullProgress()
         starts = window_starts(streams, config.seq_len)
         limit = config.steps
+        if config.loss == "sampled-softmax" and self.sampled is None:
+            from .sampled import SampledSoftmax
+
+            counts = np.bincount(np.asarray(streams).reshape(-1), minlength=self.model.vocab_size)
+            self.sampled = SampledSoftmax(counts, config.negative)
         while self.epoch < epochs and (limit is None or self.steps < limit) and not history.stopped_early:
             if self.batch == 0:
                 self.state, self.epoch_loss, self.epoch_tokens = None, 0.0, 0
@@ -287,6 +325,7 @@ class Trainer:
                 loss = self.step(x, y)
                 self.batch = index + 1
                 history.steps = self.steps
+                history.step_loss.append(float(loss))
                 history.tokens += y.size
                 history.seconds += time.perf_counter() - started
                 self.epoch_loss += loss * y.size
@@ -295,6 +334,8 @@ class Trainer:
                                 lr=self.optimizer.lr)
                 if config.eval_every and self.steps % config.eval_every == 0 and self.batch < len(starts):
                     self._validate(val_ids, progress, on_eval)
+                if config.sample_every and self.steps % config.sample_every == 0:
+                    progress.write(f"sample at step {self.steps}:\n{sample_text(self.model, config.sample_seed, self.steps)}")
                 if (limit is not None and self.steps >= limit) or history.stopped_early:
                     break
             finished = self.batch == len(starts)
@@ -330,6 +371,20 @@ class Trainer:
             history.stopped_early = True
             progress.write(f"stopping early: {history.stale_evaluations} validations without improvement; "
                            f"the best was {history.best_val_loss:.4f} at step {history.best_step}")
+
+
+def sample_text(model: LanguageModel, seed: int, step: int, max_new_tokens: int = 100,
+                temperature: float = 0.8) -> str:
+    """A short sample from the start of a line, reproducible from ``(seed, step)``.
+
+    Decoding reads the weights only and draws from its own generator, so the
+    training run (its dropout RNG, hence a resume's bit-identity) is untouched.
+    """
+    from ..generation import generate
+
+    sample_seed = int(np.random.SeedSequence([seed, step]).generate_state(1)[0])
+    return generate(model, None, decoder="sample", max_new_tokens=max_new_tokens, temperature=temperature,
+                    seed=sample_seed)[0].text
 
 
 def plan(train_ids: np.ndarray, config: TrainConfig) -> tuple[np.ndarray, int, int]:

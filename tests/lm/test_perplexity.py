@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import click
 import numpy as np
@@ -115,7 +116,20 @@ def test_word_prompt_outside_the_vocabulary_reads_as_unk_with_a_warning(tmp_path
 
     host = PluginHost()
     host.register(seqdl_sampling, "sampling")
+    # the library warns as Python does ...
     with pytest.warns(UserWarning, match="never saw in training, read as <unk>: 'zebra'"):
+        seqdl.generate(model, "a zebra", max_new_tokens=2, host=host, seed=0)
+    # ... or through warn=, which the command uses to print one "Warning:" line (no Python warning)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
         result = CliRunner().invoke(make_cli(host), ["generate", "--model", str(tmp_path / "m.npz"), "--prompt",
                                                      "a zebra", "--length", "3"])
     assert result.exit_code == 0, result.output
+    assert [line for line in result.stderr.splitlines() if line] == [
+        "Warning: the prompt has words the model never saw in training, read as <unk>: 'zebra'"]
+    (tmp_path / "prompts.txt").write_text("a b\nzebra a\n", encoding="utf-8")
+    result = CliRunner().invoke(make_cli(host), ["generate", "--model", str(tmp_path / "m.npz"), "--prompt-file",
+                                                 str(tmp_path / "prompts.txt"), "--length", "3", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.stderr.splitlines() if line]
+    assert len(warned) == 1 and warned[0].startswith(f"Warning: {tmp_path / 'prompts.txt'}, line 2: ")
