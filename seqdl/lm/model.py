@@ -83,6 +83,7 @@ class LanguageModel:
         if tie_weights and embedding_dim != hidden_size:
             raise ParameterError("tie_weights", f"needs embedding_dim == hidden_size, got embedding_dim "
                                                 f"{embedding_dim} and hidden_size {hidden_size}")
+        _check_size(len(vocab), int(embedding_dim), int(hidden_size), int(num_layers), cell, None)
         self.vocab = vocab
         self.embedding_dim, self.hidden_size, self.num_layers = int(embedding_dim), int(hidden_size), int(num_layers)
         self.cell, self.dropout, self.tie_weights = cell, float(dropout), bool(tie_weights)
@@ -308,12 +309,13 @@ def _from_version_1(arrays: dict) -> dict:
     return renamed
 
 
-def _check_size(vocab: int, embedding_dim: int, hidden_size: int, num_layers: int, cell: str, path) -> None:
-    """Refuse a header whose sizes could not fit in memory, before allocating anything."""
+def _check_size(vocab: int, embedding_dim: int, hidden_size: int, num_layers: int, cell: str, path=None) -> None:
+    """Refuse sizes (given, or read from the header of the file ``path``) that could not fit in memory, before allocating."""
     if cell not in CELLS:
         raise ValueError(f"unknown cell {cell!r}")
     gates = CELLS[cell].cell_class.gates * hidden_size
     recurrent = gates * (embedding_dim + hidden_size + 2) + (num_layers - 1) * gates * (2 * hidden_size + 2)
     parameters = vocab * embedding_dim + recurrent + vocab * (hidden_size + 1)
     # parameters and gradients, float32
-    check_memory(8.0 * parameters, f"{path}: a language model of {parameters:,} parameters")
+    where = "" if path is None else f"{path}: "
+    check_memory(8.0 * parameters, f"{where}a language model of {parameters:,} parameters")

@@ -30,6 +30,8 @@ def _train(*args):
     (["--tie-weights", "--embedding", "8", "--hidden", "16"], ["--tie-weights", "--embedding equal to --hidden"]),
     (["--steps", "10", "--warmup", "10"], ["--warmup", "only 10"]),
     (["--batch-size", "1000"], ["too few tokens", "use a smaller --batch-size"]),
+    (["--hidden", "10000000"], ["a language model of", "would need", "of memory"]),  # not the OOM killer
+    (["--embedding", "100000000"], ["a language model of", "would need", "of memory"]),
 ])
 def test_bad_options_are_one_line(corpus, tmp_path, assert_one_line_error, args, fragments):
     result = _train(corpus, "-o", tmp_path / "m.npz", "--hidden", "8", "--embedding", "8", *args)
