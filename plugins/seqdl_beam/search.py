@@ -23,6 +23,7 @@ import numpy as np
 import seqdl
 from seqdl.decoding import StepModel, step_rows
 from seqdl.errors import ParameterError
+from seqdl.resources import check_memory
 from seqdl.logits import LogitsRules
 
 
@@ -94,6 +95,10 @@ class BeamSearch:
         """The ``num_return_sequences`` best hypotheses, best first."""
         if max_new_tokens < 1:
             return [Hypothesis((), 0.0, 0.0)]
+        # Live beams are at most vocab ** steps; each holds a row of scores and a state.
+        live = min(self.beam_width, model.vocab_size ** min(max_new_tokens - 1, 16))
+        check_memory(live * (16.0 * model.vocab_size + 1024), f"beam search with {live:,} live beams over "
+                                                              f"{model.vocab_size:,} tokens")
         first, state = model.start(list(prompt))
         beams = [_Beam((), 0.0, 0.0, state)]
         log_probs = np.asarray(first, dtype=np.float64)[None, :]

@@ -139,3 +139,12 @@ def test_wide_beam_equals_exhaustive_search_with_every_processor(make_model, see
     assert [h.score for h in found] == pytest.approx([score for score, _ in expected[:3]])
     for h in found:  # log_prob stays the model's own, not the penalised sum
         assert h.log_prob == pytest.approx(model.sequence_log_prob(PROMPT, h.tokens))
+
+
+def test_a_beam_too_wide_for_memory_is_refused_before_searching(make_model):
+    from seqdl.errors import ResourceError
+
+    model = make_model()
+    with pytest.raises(ResourceError, match="live beams .* would need"):
+        BeamSearch(beam_width=10**9).search(model, [0], 50)
+    assert BeamSearch(beam_width=10**9).search(model, [0], 2)  # two steps hold at most vocab beams: fine
