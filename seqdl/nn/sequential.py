@@ -10,7 +10,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from ..errors import ModelFileError, ShapeError, TrainingError
-from ..io import load_npz, save_npz
+from ..io import check_finite_arrays, load_npz, save_npz
 from . import losses as _losses
 from . import optim as _optim
 from .base import Container, Layer, build_layer, layer_spec, make_rng
@@ -225,6 +225,7 @@ class Sequential(Container):
     def load(cls, path) -> Sequential:
         """Rebuild a model written by :meth:`save`; ModelFileError if the file is not one."""
         arrays, meta = load_npz(path)
+        check_finite_arrays(arrays, path)
         if meta.get("format") != FILE_FORMAT or meta.get("version") != FILE_VERSION:
             raise ModelFileError(f"not a {FILE_FORMAT} model file (format {meta.get('format')!r}, "
                                  f"version {meta.get('version')!r})", path=str(path))

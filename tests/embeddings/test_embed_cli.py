@@ -180,3 +180,32 @@ def test_end_to_end_in_a_subprocess(run_seqdl, planted_file):
     assert failed.returncode == 1 and "Traceback" not in failed.stderr
     assert failed.stderr.strip() == "Error: bad.txt, byte 3: invalid UTF-8 (invalid start byte)"
     assert not (folder / "vectors.vec").exists()
+
+
+def test_sigterm_during_embed_leaves_no_temporary_file_or_folder(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    corpus = tmp_path / "corpus.txt"
+    rng = __import__("numpy").random.default_rng(0)
+    words = [f"w{i}" for i in range(300)]
+    corpus.write_text("\n".join(" ".join(rng.choice(words, 20)) for _ in range(20000)) + "\n", encoding="utf-8")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    out = tmp_path / "out" / "v.vec"
+    out.parent.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "SEQDL_PROGRESS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "seqdl", "embed", str(corpus), "-o", str(out), "--epochs", "500",
+                             "--workers", "1", "--min-count", "1"], stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 120
+    while "epoch" not in proc.stderr.readline():  # training has started: the job cache exists
+        assert time.monotonic() < deadline and proc.poll() is None
+    proc.send_signal(signal.SIGTERM)
+    err = proc.communicate(timeout=120)[1]
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "Traceback" not in err
+    assert list(out.parent.iterdir()) == []
+    assert list(scratch.iterdir()) == []

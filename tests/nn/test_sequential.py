@@ -207,3 +207,18 @@ def test_fit_caps_blas_threads_while_training():
 def test_losses_reject_targets_of_the_wrong_shape(loss, targets):
     with pytest.raises(ShapeError, match=loss.name):
         loss(np.zeros((4, 3)), targets)
+
+
+def test_a_model_file_holding_nan_is_refused_naming_the_array(tmp_path):
+    from seqdl.io import load_npz, save_npz
+
+    model = nn.Sequential([nn.Dense(3, 2, rng=np.random.default_rng(0))])
+    path = tmp_path / "model.npz"
+    model.save(path)
+    arrays, meta = load_npz(path)
+    name = next(iter(arrays))
+    arrays[name] = arrays[name].copy()
+    arrays[name].flat[1] = np.nan
+    save_npz(path, arrays, meta)
+    with pytest.raises(ModelFileError, match=f"{name}.*NaN or infinity"):
+        nn.Sequential.load(path)
