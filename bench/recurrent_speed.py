@@ -54,7 +54,7 @@ import torch
 
 from char_lstm import TorchTrainer, batches_forever, timed_round, torch_evaluate
 from seqdl.lm import LanguageModel, TokenVocabulary, TrainConfig, Trainer, evaluate, read_text, split_tokens
-from seqdl.lm.fit import split_ids
+from seqdl.lm.pipeline import split_ids
 from seqdl.lm.training import split_streams
 
 EMBEDDING, SEQ_LEN, BATCH = 64, 64, 32
