@@ -97,6 +97,27 @@ def timed_round(trainer, batches, steps: int) -> tuple[float, float]:
     return time.perf_counter() - started, loss
 
 
+
+def alternate_rounds(sides: dict, steps: int, round_steps: int, tokens_per_step: int) -> dict[str, list[float]]:
+    """Train each side ``(trainer, batches)`` for ``steps`` steps in rounds of ``round_steps``, alternating who goes first.
+
+    Prints each round's tokens/s and loss; returns the seconds per step of every round, by side.
+    """
+    seconds = {name: [] for name in sides}
+    done = 0
+    while done < steps:
+        n = min(round_steps, steps - done)
+        order = ("seqdl", "torch") if (done // round_steps) % 2 == 0 else ("torch", "seqdl")
+        losses = {}
+        for name in order:
+            trainer, batches = sides[name]
+            elapsed, losses[name] = timed_round(trainer, batches, n)
+            seconds[name].append(elapsed / n)
+        done += n
+        print(f"step {done:5d}: seqdl {tokens_per_step / seconds['seqdl'][-1]:8,.0f} tok/s loss {losses['seqdl']:.3f}"
+              f" | torch {tokens_per_step / seconds['torch'][-1]:8,.0f} tok/s loss {losses['torch']:.3f}", flush=True)
+    return seconds
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus")
@@ -139,22 +160,9 @@ def main() -> None:
                 batches_forever(streams, config.seq_len), 1)
     print(f"seqdl first step (kernel compile/cache load): {time.perf_counter() - started:.2f} s")
 
-    sides = {"seqdl": (ours, batches_forever(streams, config.seq_len)),
-             "torch": (theirs, batches_forever(streams, config.seq_len))}
-    seconds = {"seqdl": [], "torch": []}
-    done = 0
-    while done < steps:
-        n = min(args.round, steps - done)
-        order = ("seqdl", "torch") if (done // args.round) % 2 == 0 else ("torch", "seqdl")
-        losses = {}
-        for name in order:
-            trainer, batches = sides[name]
-            elapsed, losses[name] = timed_round(trainer, batches, n)
-            seconds[name].append(elapsed / n)
-        done += n
-        print(f"step {done:5d}: seqdl {config.batch_size * config.seq_len / seconds['seqdl'][-1]:8,.0f} tok/s "
-              f"loss {losses['seqdl']:.3f} | torch {config.batch_size * config.seq_len / seconds['torch'][-1]:8,.0f} "
-              f"tok/s loss {losses['torch']:.3f}", flush=True)
+    seconds = alternate_rounds({"seqdl": (ours, batches_forever(streams, config.seq_len)),
+                                "torch": (theirs, batches_forever(streams, config.seq_len))},
+                               steps, args.round, config.batch_size * config.seq_len)
 
     tokens_per_step = config.batch_size * config.seq_len
     ours_rate = tokens_per_step / statistics.median(seconds["seqdl"])

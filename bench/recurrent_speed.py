@@ -52,7 +52,7 @@ import numpy as np
 import threadpoolctl
 import torch
 
-from char_lstm import TorchTrainer, batches_forever, timed_round, torch_evaluate
+from char_lstm import TorchTrainer, alternate_rounds, batches_forever, timed_round, torch_evaluate
 from seqdl.lm import LanguageModel, TokenVocabulary, TrainConfig, Trainer, evaluate, read_text, split_tokens
 from seqdl.lm.pipeline import split_ids
 from seqdl.lm.training import split_streams
@@ -183,20 +183,9 @@ def main() -> None:
     timed_round(Trainer(new_model(), config), batches_forever(streams, SEQ_LEN), 1)
     print(f"seqdl first step (kernel compile/cache load): {time.perf_counter() - started:.2f} s", flush=True)
 
-    sides = {"seqdl": (ours, batches_forever(streams, SEQ_LEN)), "torch": (theirs, batches_forever(streams, SEQ_LEN))}
-    seconds = {"seqdl": [], "torch": []}
-    done = 0
-    while done < args.steps:
-        n = min(args.round, args.steps - done)
-        order = ("seqdl", "torch") if (done // args.round) % 2 == 0 else ("torch", "seqdl")
-        losses = {}
-        for name in order:
-            trainer, batches = sides[name]
-            elapsed, losses[name] = timed_round(trainer, batches, n)
-            seconds[name].append(elapsed / n)
-        done += n
-        print(f"step {done:5d}: seqdl {BATCH * SEQ_LEN / seconds['seqdl'][-1]:8,.0f} tok/s loss {losses['seqdl']:.3f}"
-              f" | torch {BATCH * SEQ_LEN / seconds['torch'][-1]:8,.0f} tok/s loss {losses['torch']:.3f}", flush=True)
+    seconds = alternate_rounds({"seqdl": (ours, batches_forever(streams, SEQ_LEN)),
+                                "torch": (theirs, batches_forever(streams, SEQ_LEN))},
+                               args.steps, args.round, BATCH * SEQ_LEN)
 
     val_ours = evaluate(ours.model, val_ids, SEQ_LEN, BATCH)
     val_torch = torch_evaluate(theirs.model, val_ids, SEQ_LEN, BATCH)

@@ -52,6 +52,16 @@ def draw_noise(state, accept, alias):
     return np.int64(alias[bucket]), state
 
 
+@njit(cache=True, nogil=True)
+def draw_many(seed, accept, alias, count):
+    """``count`` noise ids drawn with :func:`draw_noise` from a generator seeded with ``seed`` (stream 0)."""
+    state = seed_state(seed, 0)
+    out = np.empty(count, dtype=np.int64)
+    for i in range(count):
+        out[i], state = draw_noise(state, accept, alias)
+    return out
+
+
 def noise_distribution(counts: np.ndarray, exponent: float = 0.75) -> np.ndarray:
     """The noise probabilities ``count ** exponent``, normalised (float64)."""
     weights = np.asarray(counts, dtype=np.float64) ** exponent

@@ -14,20 +14,10 @@ perplexity are always the full softmax.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from ..embeddings.noise import alias_table, draw_noise, noise_distribution, seed_state
+from ..embeddings.noise import alias_table, draw_many, noise_distribution
 from ..errors import ParameterError
 from ..nn.kernels.elementwise import scatter_add_rows
-
-
-@njit(cache=True, nogil=True)
-def _draw(seed, accept, alias, count):
-    state = seed_state(seed, 0)
-    out = np.empty(count, dtype=np.int64)
-    for i in range(count):
-        out[i], state = draw_noise(state, accept, alias)
-    return out
 
 
 class SampledSoftmax:
@@ -44,7 +34,7 @@ class SampledSoftmax:
 
     def draw(self, seed: int) -> np.ndarray:
         """``negative`` noise word ids, a function of ``seed`` alone."""
-        return _draw(np.uint64(seed), self.accept, self.alias, self.negative)
+        return draw_many(np.uint64(seed), self.accept, self.alias, self.negative)
 
     def loss(self, hidden: np.ndarray, targets: np.ndarray, negatives: np.ndarray, weight: np.ndarray,
              bias: np.ndarray, weight_grad: np.ndarray, bias_grad: np.ndarray) -> tuple[float, np.ndarray]:

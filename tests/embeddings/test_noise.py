@@ -3,18 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from seqdl.embeddings.noise import alias_table, draw_noise, noise_distribution, seed_state
+from seqdl.embeddings.noise import alias_table, draw_many, noise_distribution
 
 
-@njit
 def _draws(accept, alias, n, seed):
-    state = seed_state(seed, 0)
-    out = np.empty(n, dtype=np.int64)
-    for i in range(n):
-        out[i], state = draw_noise(state, accept, alias)
-    return out
+    return draw_many(np.uint64(seed), accept, alias, n)
 
 
 def test_alias_table_is_exact_for_the_noise_distribution():
