@@ -311,9 +311,13 @@ def skipgram_subword_centre(net, scratch, settings, i, lo, hi, alpha, state):
     ``work`` unless two n-grams share a bucket), and nothing else reads those
     rows meanwhile, so this kernel composes once per centre, moves the mean
     after each pair, and adds the summed gradient to the rows once: the same
-    updates (up to rounding) for a fraction of the memory traffic. (Facebook's
-    fastText averages over the word's row and all its n-grams', as here; gensim
-    divides by the n-gram count only.)
+    updates (up to rounding) for a fraction of the memory traffic.
+
+    The sum of the word's row and its n-grams' rows is divided by the n-gram
+    count (by 1 for a word with none), as gensim's kernel does, not by the row
+    count as Facebook's fastText does: the larger input trains to gensim's
+    analogy accuracy (1.3 points below it when averaging on speeches-news).
+    CBOW averages over every row, as both do.
     """
     sentence, work, neu1, grad = scratch.sentence, scratch.work, scratch.neu1, scratch.grad
     dim = net.syn0.shape[1]
@@ -328,8 +332,9 @@ def skipgram_subword_centre(net, scratch, settings, i, lo, hi, alpha, state):
         for q in range(start, end):
             if net.subword_rows[p] == net.subword_rows[q]:
                 shared += 1
-    scale = np.float32(1.0 / (end - start))
-    step = np.float32(shared / (end - start))
+    divisor = max(end - start - 1, 1)  # the n-gram count (the word's own row is first)
+    scale = np.float32(1.0 / divisor)
+    step = np.float32(shared / divisor)
     for d in range(dim):
         neu1[0, d] *= scale
     loss = 0.0

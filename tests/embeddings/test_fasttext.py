@@ -174,8 +174,8 @@ def test_bad_subword_options_fail_in_one_line_and_write_nothing(cli, planted_fil
 
 def _reference(arch, syn0, syn1, ptr, rows, sentences, keep, accept, alias, tables, window, negative, alpha, seed,
                job):
-    """gensim's fasttext_fast_sentence_{sg,cbow}_neg in NumPy (skip-gram pair by pair), averaging over the
-    word's and its n-grams' rows as Facebook's fastText does, with seqdl's random draws (one job)."""
+    """gensim's fasttext_fast_sentence_{sg,cbow}_neg in NumPy (skip-gram pair by pair, the centre's rows summed
+    and divided by its n-gram count; CBOW averaging over every row), with seqdl's random draws (one job)."""
     from seqdl.embeddings.noise import below, next_random, seed_state
 
     # numba hands uint64 back as Python ints: keep the state a uint64, as in the kernel.
@@ -199,16 +199,18 @@ def _reference(arch, syn0, syn1, ptr, rows, sentences, keep, accept, alias, tabl
                 continue
             for j in range(lo, hi):
                 if j != i:
-                    state = _predict(syn0, syn1, rows[ptr[centre]:ptr[centre + 1]], kept[j], state, accept, alias,
-                                     tables, negative, alpha)
+                    centre_rows = rows[ptr[centre]:ptr[centre + 1]]
+                    state = _predict(syn0, syn1, centre_rows, kept[j], state, accept, alias, tables, negative, alpha,
+                                     divisor=max(len(centre_rows) - 1, 1))
 
 
-def _predict(syn0, syn1, inputs, true, state, accept, alias, tables, negative, alpha):
-    """The mean of rows ``inputs`` predicts ``true`` against noise words; every input row gets the gradient."""
+def _predict(syn0, syn1, inputs, true, state, accept, alias, tables, negative, alpha, divisor=None):
+    """The sum of rows ``inputs`` over ``divisor`` (default: their count) predicts ``true`` against noise words;
+    every input row gets the gradient."""
     from seqdl.embeddings.kernels import MAX_EXP, TABLE_SIZE
     from seqdl.embeddings.noise import draw_noise
 
-    h = syn0[inputs].mean(axis=0, dtype=np.float32)
+    h = (syn0[inputs].sum(axis=0, dtype=np.float32) / np.float32(divisor or len(inputs))).astype(np.float32)
     work = np.zeros_like(h)
     for d in range(negative + 1):
         if d == 0:
