@@ -13,7 +13,10 @@ lines of ``CORPUS`` (so every size has the same vocabulary), runs
 - ``VmHWM``: the peak of the two together, as ``ps``/``time -v`` report it.
 
 Training runs ``--steps`` updates (tokenizing the whole corpus twice, once
-to count and once to write the ids, is the part that scales with its size).
+to count and once to write the ids, is the part that scales with its size),
+then evaluates the held-out tail. Evaluation's peak is its (batch, window,
+vocabulary) logits, so a validation set too short to fill one window peaks
+lower: keep ``--val-fraction`` large enough for full windows at every size.
 
     python bench/lm_memory.py /work/shared/corpora/speeches-news.txt --sizes 10,100
 """
@@ -82,9 +85,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("corpus", type=Path)
     parser.add_argument("--sizes", default="10,100", help="corpus sizes in MB, comma-separated")
-    parser.add_argument("--steps", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--max-vocab", type=int, default=10000)
-    parser.add_argument("--val-fraction", type=float, default=0.001)
+    parser.add_argument("--val-fraction", type=float, default=0.01,
+                        help="held out; large enough that evaluation reads full windows at every size")
     parser.add_argument("--workdir", type=Path, default=None, help="where the generated corpora go (default: a temp dir)")
     args = parser.parse_args()
 
