@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import ModelFileError
 from ..io import load_npz, save_npz
 from .model import LanguageModel
-from .tokens import TokenVocabulary
+from ..text.vocab import TokenVocabulary
 from .training import History, TrainConfig, Trainer
 
 FORMAT = "seqdl-lm-checkpoint"

@@ -26,7 +26,7 @@ from ..nn.kernels.elementwise import scatter_add_rows
 from ..nn.layers import Dense, Dropout, Embedding
 from ..nn.recurrent import GRU, LSTM, RNN
 from ..resources import check_memory
-from .tokens import TokenVocabulary
+from ..text.vocab import TokenVocabulary
 
 __all__ = ["CELLS", "FORMAT", "FORMAT_VERSION", "LanguageModel"]
 

@@ -13,7 +13,8 @@ import numpy as np
 from ..errors import CorpusError, InputError
 from ..text.corpus import read_pieces
 from .model import LanguageModel
-from .tokens import UNKNOWN, split_tokens
+from ..text.tokenize import split_tokens
+from ..text.vocab import UNKNOWN
 from .training import evaluate_nll
 
 

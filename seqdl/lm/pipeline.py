@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 import tempfile
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,9 +19,10 @@ import numpy as np
 
 from ..errors import CorpusError, ParameterError
 from ..text.corpus import read_pieces
+from ..text.tokenize import split_tokens
+from ..text.vocab import TokenVocabulary, WordCounter, count_pieces
 from .checkpoint import Checkpoint, fingerprint, save_checkpoint
 from .model import LanguageModel
-from .tokens import TokenVocabulary, split_tokens
 from .training import History, TrainConfig, Trainer, plan, single_threaded_blas
 
 
@@ -31,12 +31,9 @@ def read_text(path: str | os.PathLike) -> str:
     return "".join(piece.text for piece in read_pieces(path))
 
 
-def count_tokens(path: str | os.PathLike, level: str) -> Counter:
-    """How often each token occurs in the corpus, read piece by piece."""
-    counts: Counter = Counter()
-    for piece in read_pieces(path):
-        counts.update(split_tokens(piece.text, level))
-    return counts
+def count_tokens(path: str | os.PathLike, level: str) -> WordCounter:
+    """How often each token occurs in the corpus, read piece by piece (the counting ``embed`` uses)."""
+    return count_pieces(read_pieces(path), lowercase=False, level=level)
 
 
 def write_ids(path: str | os.PathLike, vocab: TokenVocabulary, out: str | os.PathLike) -> np.memmap:

@@ -1,11 +1,25 @@
-"""Vocabulary: word counts from a corpus (in bounded memory if asked), pruned by --min-count and --max-vocab."""
+"""Vocabularies: token counts from a corpus (in bounded memory if asked) and the ids models use.
+
+One counting and ranking path for both halves of seqdl: :class:`WordCounter`
+counts, :meth:`Vocabulary.from_counts` ranks (descending count, ties in order
+of first appearance) and caps; :class:`Vocabulary` is what word2vec trains on,
+:class:`TokenVocabulary` (the same ranking, plus ``<unk>``) what a language
+model reads and writes.
+"""
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
-from typing import Iterable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
+
+from ..errors import InputError
+from .tokenize import LEVELS, split_tokens
+
+#: The token a language model reads in place of a word outside its vocabulary.
+UNKNOWN = "<unk>"
 
 
 #: The share of a capped counter's room that a pruning frees at least (pruning costs a pass over the counter).
@@ -81,15 +95,19 @@ class WordIndex(dict):
         return -1
 
 
-def count_pieces(pieces: Iterable, lowercase: bool = True, counter: WordCounter | None = None) -> WordCounter:
+def count_pieces(pieces: Iterable, lowercase: bool = True, counter: WordCounter | None = None,
+                 level: str | None = None) -> WordCounter:
     """Count the tokens of the text :class:`~seqdl.text.corpus.Piece` s (of a corpus or a shard) into ``counter``.
 
-    The same tokens as counting :meth:`~seqdl.text.corpus.Corpus.sentences`,
-    a piece at a time rather than a sentence at a time.
+    By default the same tokens as counting
+    :meth:`~seqdl.text.corpus.Corpus.sentences`, a piece at a time rather than
+    a sentence at a time; with ``level`` ('char' or 'word'), a language
+    model's tokens (:func:`~seqdl.text.tokenize.split_tokens`).
     """
     counter = counter if counter is not None else WordCounter()
     for piece in pieces:
-        counter.update((piece.text.lower() if lowercase else piece.text).split())
+        text = piece.text.lower() if lowercase else piece.text
+        counter.update(text.split() if level is None else split_tokens(text, level))
     return counter
 
 
@@ -152,3 +170,89 @@ class Vocabulary:
             threshold = sample * counts.sum()
             keep = np.minimum((np.sqrt(counts / threshold) + 1) * (threshold / counts), 1.0)
         return np.minimum(np.round(keep * 2.0**32), 2.0**32 - 1).astype(np.uint32)
+
+
+class TokenVocabulary:
+    """A language model's tokens and their ids, for one ``level`` ('char' or 'word').
+
+    Built from counts, the tokens are ranked as :class:`Vocabulary` ranks
+    words (descending count, ties in order of first appearance); at word
+    level, words beyond the ``max_words`` most frequent become ``<unk>``,
+    which then comes last (as in PyTorch's word_language_model corpora).
+    Model files store the token list, so a model keeps the order it was
+    trained with.
+    """
+
+    def __init__(self, tokens: Sequence[str], level: str):
+        if level not in LEVELS:
+            raise ValueError(f"level must be one of {LEVELS}, got {level!r}")
+        self.tokens = list(tokens)
+        self.level = level
+        self.index = {token: i for i, token in enumerate(self.tokens)}
+        if len(self.index) != len(self.tokens):
+            raise ValueError("vocabulary tokens must be unique")
+
+    @classmethod
+    def from_tokens(cls, tokens: Sequence[str], level: str, max_words: int | None = None) -> "TokenVocabulary":
+        """The vocabulary of a token list; at word level at most ``max_words`` plus ``<unk>``."""
+        counter = WordCounter()
+        counter.update(tokens)
+        return cls.from_counts(counter, level, max_words)
+
+    @classmethod
+    def from_counts(cls, counts: WordCounter | Mapping[str, int], level: str,
+                    max_words: int | None = None) -> "TokenVocabulary":
+        """The vocabulary of token counts; at word level at most ``max_words`` plus ``<unk>``."""
+        counts = counts.counts if isinstance(counts, WordCounter) else counts
+        cap = max_words if level == "word" else None
+        ranked = Vocabulary.from_counts(counts, sum(counts.values()), min_count=1, max_vocab=cap)
+        tokens = ranked.words
+        if len(tokens) < len(counts) and UNKNOWN not in ranked.index:
+            tokens.append(UNKNOWN)
+        return cls(tokens, level)
+
+    def __len__(self) -> int:
+        return len(self.tokens)
+
+    def ids(self, tokens: Sequence[str]) -> np.ndarray:
+        """Ids of tokens seen in training; unseen words map to ``<unk>`` where the vocabulary has it."""
+        unk = self.index.get(UNKNOWN)
+        if unk is None:
+            return np.fromiter((self.index[t] for t in tokens), dtype=np.int64, count=len(tokens))
+        return np.fromiter((self.index.get(t, unk) for t in tokens), dtype=np.int64, count=len(tokens))
+
+    def encode_prompt(self, text: str, warn: Callable[[str], None] | None = None) -> list[int]:
+        """Ids of a prompt.
+
+        A token the model never saw becomes ``<unk>`` when the vocabulary has
+        it (word level), reported through ``warn`` (default
+        :func:`warnings.warn`); otherwise it is an :class:`InputError`
+        listing them all.
+        """
+        tokens = split_tokens(text, self.level)
+        unknown = sorted({t for t in tokens if t not in self.index})
+        if unknown:
+            noun = "characters" if self.level == "char" else "words"
+            listed = ", ".join(repr(t) for t in unknown[:10]) + (", ..." if len(unknown) > 10 else "")
+            unk = self.index.get(UNKNOWN)
+            if unk is None:
+                raise InputError(f"the prompt has {noun} the model never saw in training: {listed}")
+            message = f"the prompt has {noun} the model never saw in training, read as {UNKNOWN}: {listed}"
+            if warn is None:
+                warnings.warn(message, stacklevel=2)
+            else:
+                warn(message)
+            return [self.index.get(t, unk) for t in tokens]
+        return [self.index[t] for t in tokens]
+
+    def decode(self, ids: Sequence[int]) -> str:
+        """Text of token ids: characters joined, or words joined by spaces with newlines kept."""
+        tokens = [self.tokens[i] for i in ids]
+        if self.level == "char":
+            return "".join(tokens)
+        out: list[str] = []
+        for token in tokens:
+            if out and token != "\n" and out[-1] != "\n":
+                out.append(" ")
+            out.append(token)
+        return "".join(out)

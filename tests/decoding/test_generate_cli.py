@@ -16,7 +16,7 @@ import seqdl
 
 from seqdl.cli import make_cli
 from seqdl.lm.model import LanguageModel
-from seqdl.lm.tokens import TokenVocabulary
+from seqdl.lm import TokenVocabulary
 from seqdl.plugins import PluginHost
 
 CHARS = list("abcde .\n")

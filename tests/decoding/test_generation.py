@@ -13,7 +13,7 @@ import seqdl
 from seqdl.decoding import step_rows
 from seqdl.errors import ParameterError, SeqdlError
 from seqdl.lm.model import LanguageModel
-from seqdl.lm.tokens import TokenVocabulary
+from seqdl.lm import TokenVocabulary
 from seqdl.logits import LogitsRules
 from seqdl.plugins import PluginHost
 

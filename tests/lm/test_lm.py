@@ -35,7 +35,7 @@ def test_word_tokens_keep_newlines_and_round_trip():
 def test_word_vocabulary_caps_at_max_words_with_unknown():
     tokens = split_tokens("a a a b b c d", "word")
     vocab = TokenVocabulary.from_tokens(tokens, "word", max_words=2)
-    assert vocab.tokens == ["<unk>", "a", "b"]
+    assert vocab.tokens == ["a", "b", "<unk>"]
     assert vocab.decode(vocab.ids(tokens)) == "a a a b b <unk> <unk>"
 
 

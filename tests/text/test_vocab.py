@@ -71,3 +71,35 @@ def test_a_capped_counter_stays_within_its_budget_and_keeps_the_frequent_words()
     vocab = Vocabulary.build([tokens[i:i + 100] for i in range(0, len(tokens), 100)], min_count=1,
                              max_vocab_memory=500)
     assert len(vocab) <= 500 and vocab.words[:5] == [w for w, _ in exact.most_common(5)]
+
+
+def test_token_vocabulary_ranks_as_the_embedding_vocabulary_does():
+    from seqdl.text.vocab import TokenVocabulary
+
+    vocab = TokenVocabulary.from_tokens(list("bbaacd"), "char")
+    assert vocab.tokens == ["b", "a", "c", "d"]  # by count, ties in order of first appearance
+    capped = TokenVocabulary.from_tokens("x <unk> <unk> <unk> y y z".split(), "word", max_words=2)
+    assert capped.tokens == ["<unk>", "y"]  # a corpus's own <unk> is not added twice
+    assert TokenVocabulary.from_tokens(list("aab"), "char", max_words=1).tokens == ["a", "b"]  # chars: no cap
+
+
+def test_language_model_and_embedding_count_the_same_words(tmp_path):
+    """One counting path: the LM's word tokens are embed's (lowercase off) plus newlines."""
+    from seqdl.lm.pipeline import count_tokens
+    from seqdl.text.tokenize import file_sentences
+    from seqdl.text.vocab import TokenVocabulary
+
+    rng = np.random.default_rng(3)
+    words = ["The", "the", "cat", "Café", "naïve", "x", "42", "<unk>"]
+    gaps = [" ", "  ", "\t", "\n", "\n\n", " \r\n", "\u00a0", "\u2003", "\x0c"]
+    text = "".join(f"{words[i]}{gaps[j]}" for i, j in zip(rng.integers(0, len(words), 3000),
+                                                         rng.integers(0, len(gaps), 3000)))
+    path = tmp_path / "corpus.txt"
+    path.write_text(text, encoding="utf-8")
+
+    lm_counts = count_tokens(path, "word")
+    embed = Vocabulary.build(file_sentences(path, lowercase=False), min_count=1)
+    assert lm_counts.counts.pop("\n") == text.count("\n")
+    assert dict(lm_counts.counts) == dict(zip(embed.words, embed.counts.tolist()))
+    lm_vocab = TokenVocabulary.from_counts(lm_counts, "word")
+    assert lm_vocab.tokens == embed.words  # same ranking, same tie order
