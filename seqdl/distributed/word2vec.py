@@ -24,6 +24,7 @@ few numbers per round; weights travel between workers.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import os
 import time
@@ -41,6 +42,10 @@ from .cluster import ClusterError
 
 #: Words each worker trains per round unless told otherwise.
 DEFAULT_SYNC_WORDS = 200_000
+#: Rounds the client queues beyond the one it waits for (their tasks wait on the scheduler, not on the client).
+ROUNDS_AHEAD = 2
+#: Rounds already reported whose futures the client still holds (see ``_train``).
+ROUNDS_KEPT = 2
 #: Shards per worker when counting: more than one evens out their sizes.
 SHARDS_PER_WORKER = 4
 
@@ -108,14 +113,19 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
            threads: int):
     p = model.params
     run = uuid.uuid4().hex[:12]
-    workers = max(1, len(client.scheduler_info()["workers"]))
+    addresses = sorted(client.scheduler_info()["workers"])
+    workers = max(1, len(addresses))
 
     vocab, segments = _count(client, corpus, workers, sync_words, max_vocab_memory, p, run)
     model._check_sizes(len(vocab))
     plan = _plan(model, vocab, threads)
     syn0, syn1 = _initial_weights(len(vocab), p.dim, p.seed)
     [index] = client.scatter([vocab.index], broadcast=True, hash=False)
-    encoded = [client.submit(tasks.encode_segment, segment, index, p.lowercase, key=f"seqdl-encode-{run}-{i}")
+    # Each round's k-th unit goes to the k-th worker (when it is alive: the restriction is loose), so the
+    # units of a round run side by side rather than where the weights were merged.
+    place = [dict(workers=[address], allow_other_workers=True) for address in addresses] or [{}]
+    encoded = [client.submit(tasks.encode_segment, segment, index, p.lowercase, key=f"seqdl-encode-{run}-{i}",
+                             **place[i % len(place)])
                for i, segment in enumerate(segments)]
     [plan_f] = client.scatter([plan], broadcast=True, hash=False)
     [weights] = client.scatter([(syn0, syn1)], broadcast=True, hash=False)
@@ -124,31 +134,53 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
     total = vocab.total_words * p.epochs
     stats: list = []
-    done, started = 0, time.perf_counter()
+    done, scheduled, started = 0, 0, time.perf_counter()
+    pending: collections.deque = collections.deque()  # rounds submitted but not yet reported
+    # Every future of the last rounds reported, and of those pending, stays referenced: if a worker dies,
+    # Dask rebuilds what it held from them, back to weights every worker holds (the ones the last round
+    # reported trained from). A chain of released results is not always rebuilt ("already forgotten").
+    kept: collections.deque = collections.deque(maxlen=ROUNDS_KEPT)
     progress.update(0, total=total)
     for number, round_units in enumerate(rounds):
         results = []
         for position, (epoch, s) in enumerate(round_units):
-            unit = tasks.Unit(index=number * workers + position, epoch=epoch, segment=s, words_before=done,
+            unit = tasks.Unit(index=number * workers + position, epoch=epoch, segment=s, words_before=scheduled,
                               parallel=len(round_units))
             results.append(client.submit(tasks.train_unit, weights, encoded[s], plan_f, unit,
-                                         key=f"seqdl-train-{run}-{unit.index}"))
+                                         key=f"seqdl-train-{run}-{unit.index}", **place[position % len(place)]))
+        scheduled += sum(segments[s].words for _, s in round_units)
         summed = _tree_sum(client, results, f"{run}-{number}")
-        previous = weights
-        weights = client.submit(tasks.apply_updates, previous, summed, len(round_units), merge,
+        weights = client.submit(tasks.apply_updates, weights, summed, len(round_units), merge,
                                 key=f"seqdl-weights-{run}-{number}")
-        round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}").result()
-        client.replicate([weights], branching_factor=2)  # to every worker, as a tree; losing one loses nothing
-        del previous, results, summed
-        stats.extend(round_stats)
-        done += sum(r.words for r in round_stats)
-        predictions = sum(r.predictions for r in round_stats)
-        loss = sum(r.loss for r in round_stats) / predictions if predictions else float("nan")
-        progress.update(done, total=total, round=f"{number + 1}/{len(rounds)}", loss=loss)
+        round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}")
+        pending.append((number, round_stats, [*results, summed, weights]))
+        del results, summed
+        # The next rounds are queued before this one ends, so no worker waits for the client between rounds.
+        while len(pending) > ROUNDS_AHEAD:
+            done = _report(pending, kept, stats, done, total, len(rounds), progress)
+    while pending:
+        done = _report(pending, kept, stats, done, total, len(rounds), progress)
     elapsed = time.perf_counter() - started
     syn0, syn1 = weights.result()
     _finish(model, vocab, syn0, syn1, stats, done / max(elapsed, 1e-9))
     return model
+
+
+def _report(pending: collections.deque, kept: collections.deque, stats: list, done: int, total: int, rounds: int,
+            progress) -> int:
+    """Wait for the oldest pending round's stats, add them to ``stats``, report progress; returns the words done.
+
+    The round's futures move from ``pending`` to ``kept``, which drops the oldest when full.
+    """
+    number, future, futures = pending.popleft()
+    results = future.result()
+    kept.append(futures)
+    stats.extend(results)
+    done += sum(r.words for r in results)
+    predictions = sum(r.predictions for r in results)
+    loss = sum(r.loss for r in results) / predictions if predictions else float("nan")
+    progress.update(done, total=total, round=f"{number + 1}/{rounds}", loss=loss)
+    return done
 
 
 def _count(client, corpus: Corpus, workers: int, sync_words: int, max_vocab_memory: int | None, p,
