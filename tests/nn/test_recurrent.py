@@ -278,14 +278,21 @@ def test_blas_threading_sets_blas_threads_only_inside_the_layer():
         layer.forward(np.zeros((2, 3, 3)))
 
 
+@pytest.mark.parametrize("cell", [LSTM, GRU, RNN])
 @pytest.mark.parametrize("steps", [1, 5])
-def test_contiguous_recurrent_weight_copy_gives_the_same_results(steps, monkeypatch):
-    """The forward loop's contiguous W_hh^T (long sequences) and the transposed view (short ones) agree."""
+def test_the_short_and_long_loop_products_agree(cell, steps, monkeypatch):
+    """Decoding's products (W @ h^T, W_ih @ x^T) and training's (contiguous W^T, x @ W_ih^T) give the same layer."""
     from seqdl.nn import time_loops
 
     rng = np.random.default_rng(3)
     x = rng.standard_normal((4, steps, 3))
-    layer = GRU(3, 6, dtype=np.float64, rng=0)
-    default = layer.forward(x)[0]
-    monkeypatch.setattr(time_loops, "MIN_STEPS_FOR_COPY", 10 ** 9 if steps >= time_loops.MIN_STEPS_FOR_COPY else 1)
-    np.testing.assert_allclose(layer.forward(x)[0], default, rtol=1e-13, atol=1e-15)
+    layer = cell(3, 6, num_layers=2, dtype=np.float64, rng=0)
+    default, default_state = layer.forward(x)
+    short = steps < time_loops.MIN_STEPS_FOR_COPY
+    monkeypatch.setattr(time_loops, "MIN_STEPS_FOR_COPY", 10 ** 9 if not short else 1)
+    monkeypatch.setattr(time_loops, "FEW_ROWS", 0 if steps * 4 <= time_loops.FEW_ROWS else 10 ** 9)
+    other, other_state = layer.forward(x)
+    np.testing.assert_allclose(other, default, rtol=1e-13, atol=1e-15)
+    as_tuple = lambda state: state if isinstance(state, tuple) else (state,)  # noqa: E731  (LSTM: (h, c))
+    for a, b in zip(as_tuple(other_state), as_tuple(default_state)):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
