@@ -13,7 +13,7 @@ runs its tasks again elsewhere and the run's result is unchanged.
   single-process numba kernel and returns the change of the weights.
 - :func:`add_updates` and :func:`apply_updates` reduce the changes of a
   round (a tree of additions on the workers) and merge them into the next
-  round's weights.
+  round's weights; :func:`same` copies them to another worker.
 """
 
 from __future__ import annotations
@@ -165,6 +165,11 @@ def apply_updates(weights: tuple[np.ndarray, np.ndarray], total, units: int, mer
     if merge == "sum":
         return weights[0] + delta0, weights[1] + delta1
     return weights[0] + delta0 / np.float32(units), weights[1] + delta1 / np.float32(units)
+
+
+def same(value):
+    """``value`` itself: run on another worker, it makes a copy there (a step of a broadcast tree)."""
+    return value
 
 
 def stats_of(total) -> list[JobResult]:

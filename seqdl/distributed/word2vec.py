@@ -141,19 +141,21 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     # reported trained from). A chain of released results is not always rebuilt ("already forgotten").
     kept: collections.deque = collections.deque(maxlen=ROUNDS_KEPT)
     progress.update(0, total=total)
+    copies = [weights] * workers  # the first weights are on every worker already
     for number, round_units in enumerate(rounds):
         results = []
         for position, (epoch, s) in enumerate(round_units):
             unit = tasks.Unit(index=number * workers + position, epoch=epoch, segment=s, words_before=scheduled,
                               parallel=len(round_units))
-            results.append(client.submit(tasks.train_unit, weights, encoded[s], plan_f, unit,
+            results.append(client.submit(tasks.train_unit, copies[position], encoded[s], plan_f, unit,
                                          key=f"seqdl-train-{run}-{unit.index}", **place[position % len(place)]))
         scheduled += sum(segments[s].words for _, s in round_units)
         summed = _tree_sum(client, results, f"{run}-{number}")
         weights = client.submit(tasks.apply_updates, weights, summed, len(round_units), merge,
                                 key=f"seqdl-weights-{run}-{number}")
         round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}")
-        pending.append((number, round_stats, [*results, summed, weights]))
+        copies = _broadcast(client, weights, place, f"{run}-{number}")
+        pending.append((number, round_stats, [*results, summed, *copies]))
         del results, summed
         # The next rounds are queued before this one ends, so no worker waits for the client between rounds.
         while len(pending) > ROUNDS_AHEAD:
@@ -202,6 +204,20 @@ def _count(client, corpus: Corpus, workers: int, sync_words: int, max_vocab_memo
         raise CorpusError(f"no word occurs at least {p.min_count} times (min-count {p.min_count}); "
                           "lower --min-count or use a larger corpus", path=corpus.name)
     return vocab, segments
+
+
+def _broadcast(client, weights, place: list[dict], tag: str) -> list:
+    """Futures of ``weights`` for each worker (``place[k]``), copied out along a binary tree of tasks.
+
+    Copy ``k`` is made on worker ``k`` from copy ``(k - 1) // 2``, so no
+    worker sends the weights more than twice a round and they reach W workers
+    in log2(W) steps, as ``Client.replicate`` would, without the client
+    waiting for it.
+    """
+    copies = [weights]
+    for k in range(1, len(place)):
+        copies.append(client.submit(tasks.same, copies[(k - 1) // 2], key=f"seqdl-copy-{tag}-{k}", **place[k]))
+    return copies
 
 
 def _tree_sum(client, futures: list, tag: str):
