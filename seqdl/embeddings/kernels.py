@@ -31,6 +31,7 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 
+from ..kernel_flags import FASTMATH
 from .noise import below, draw_noise, next_random, seed_state
 
 SKIPGRAM, CBOW = 0, 1
@@ -39,9 +40,6 @@ NEGATIVE, SAMPLED_SOFTMAX, SOFTMAX = 0, 1, 2
 MAX_EXP = 6.0
 TABLE_SIZE = 1000
 
-# Reassociation lets LLVM vectorise the dot products; NaN and infinity keep
-# their meaning so that a diverging run is caught rather than hidden.
-_FAST = {"reassoc", "contract", "arcp", "nsz", "afn"}
 
 
 def sigmoid_tables() -> np.ndarray:
@@ -59,7 +57,7 @@ def _table_index(f):
     return int((f + MAX_EXP) * (TABLE_SIZE / MAX_EXP / 2))
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _negative_sampling(h, row_h, target, syn1, alpha, negative, work, state, accept, alias, tables):
     """Predict ``target`` from row ``row_h`` of ``h`` against noise words; add h's gradient to ``work``.
 
@@ -92,7 +90,7 @@ def _negative_sampling(h, row_h, target, syn1, alpha, negative, work, state, acc
     return loss, state
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def sampled_softmax_coefficients(h, row_h, target, syn1, candidates, corrections, coef):
     """Sampled-softmax loss of predicting ``target`` from row ``row_h`` of ``h``; d loss / d logit in ``coef``.
 
@@ -116,7 +114,7 @@ def sampled_softmax_coefficients(h, row_h, target, syn1, candidates, corrections
     return _softmax_coefficients(coef, k + 1, best, 0)
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def softmax_coefficients(h, row_h, target, syn1, coef):
     """Full-softmax loss of predicting ``target`` from row ``row_h`` of ``h``; d loss / d logit of each word in ``coef``."""
     dim = h.shape[1]
@@ -130,7 +128,7 @@ def softmax_coefficients(h, row_h, target, syn1, coef):
     return _softmax_coefficients(coef, syn1.shape[0], best, target)
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _softmax_coefficients(coef, n, best, true):
     """Turn logits ``coef[:n]`` into softmax minus one-hot(``true``); return the cross-entropy."""
     total = 0.0
@@ -144,7 +142,7 @@ def _softmax_coefficients(coef, n, best, true):
     return loss
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _apply_coefficients(h, row_h, syn1, target, candidates, coef, n, alpha, work):
     """Descend along ``coef``: update ``syn1`` rows and add h's gradient to ``work``.
 
@@ -166,7 +164,7 @@ def _apply_coefficients(h, row_h, syn1, target, candidates, coef, n, alpha, work
             syn1[word, j] = r + g * h[row_h, j]
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _predict(h, row_h, target, syn1, alpha, loss_kind, negative, work, state, accept, alias, tables,
              candidates, corrections, coef):
     """Predict ``target`` from row ``row_h`` of ``h`` with the chosen output layer: ``(loss, state)``."""
@@ -245,7 +243,7 @@ def make_scratch(settings: Settings, dim: int, vocab_size: int, max_sentence: in
                    np.empty(dim, dtype=np.float32))
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _add_rows(net, word, neu1):
     """Add the rows of ``word`` (its own and its n-grams') to ``neu1[0]``; returns how many."""
     dim = net.syn0.shape[1]
@@ -256,7 +254,7 @@ def _add_rows(net, word, neu1):
     return net.subword_ptr[word + 1] - net.subword_ptr[word]
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _spread(net, word, work):
     """Add the input gradient ``work`` to each of word's rows (fastText gives each row the whole gradient)."""
     dim = net.syn0.shape[1]
@@ -266,7 +264,7 @@ def _spread(net, word, work):
             net.syn0[row, d] += work[d]
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def _predict_from(net, scratch, settings, h, row_h, target, alpha, state):
     """:func:`_predict` with the bundle's tables and buffers."""
     return _predict(h, row_h, target, net.syn1, alpha, settings.loss_kind, settings.negative, scratch.work,
@@ -277,7 +275,7 @@ def _predict_from(net, scratch, settings, h, row_h, target, alpha, state):
 # Each architecture has a word2vec kernel and a subword (fastText) kernel: a branch on
 # subwords inside their loops costs word2vec CBOW a fifth of its speed.
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def skipgram_centre(net, scratch, settings, i, lo, hi, alpha, state):
     """Skip-gram on the window ``[lo, hi)`` around ``scratch.sentence[i]``: ``(loss, predictions, state)``.
 
@@ -300,7 +298,7 @@ def skipgram_centre(net, scratch, settings, i, lo, hi, alpha, state):
     return loss, hi - lo - 1, state
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def skipgram_subword_centre(net, scratch, settings, i, lo, hi, alpha, state):
     """fastText's skip-gram: the centre word's averaged rows predict each context word.
 
@@ -352,7 +350,7 @@ def skipgram_subword_centre(net, scratch, settings, i, lo, hi, alpha, state):
     return loss, hi - lo - 1, state
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def cbow_centre(net, scratch, settings, i, lo, hi, alpha, state):
     """CBOW: predict ``scratch.sentence[i]`` from the mean of its window's rows: ``(loss, 1, state)``.
 
@@ -381,7 +379,7 @@ def cbow_centre(net, scratch, settings, i, lo, hi, alpha, state):
     return loss, 1, state
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST, inline="always")
+@njit(cache=True, nogil=True, fastmath=FASTMATH, inline="always")
 def cbow_subword_centre(net, scratch, settings, i, lo, hi, alpha, state):
     """fastText's CBOW: the mean of every row of every context word predicts the centre word.
 
@@ -432,7 +430,7 @@ def _draw_candidates(net, scratch, log_k, state):
     return state
 
 
-@njit(cache=True, nogil=True, fastmath=_FAST)
+@njit(cache=True, nogil=True, fastmath=FASTMATH)
 def train_job(net, scratch, settings, ids, sentence_ends, alpha_start, alpha_end, seed, job):
     """Train on one job; returns ``(summed loss, predictions made, words trained on)``.
 

@@ -66,17 +66,10 @@ def ngram_buckets(word: str, minn: int, maxn: int, bucket: int, cache: dict[byte
 def subword_table(words: Sequence[str], minn: int, maxn: int, bucket: int):
     """The kernels' ``(subword_ptr, subword_rows)``: word ``i``'s rows are ``i`` then ``len(words) + b``.
 
-    ``b`` runs over the buckets of the word's n-grams; the n-gram rows follow
-    the word rows in one input matrix.
+    ``b`` runs over the buckets of the word's n-grams (those of
+    :func:`ngram_buckets`, computed for the whole vocabulary by a numba
+    kernel); the n-gram rows follow the word rows in one input matrix.
     """
-    import numpy as np
+    from .subword_kernels import subword_rows
 
-    offset = len(words)
-    ptr = np.zeros(len(words) + 1, dtype=np.int64)
-    rows: list[int] = []
-    cache: dict[bytes, int] = {}
-    for i, word in enumerate(words):
-        rows.append(i)
-        rows.extend(offset + b for b in ngram_buckets(word, minn, maxn, bucket, cache))
-        ptr[i + 1] = len(rows)
-    return ptr, np.array(rows, dtype=np.int32)
+    return subword_rows(words, minn, maxn, bucket)

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 import seqdl
 from seqdl import FastText, FastTextKeyedVectors, load_vectors
 from seqdl.cli import make_cli
-from seqdl.embeddings.subwords import ft_hash, ngram_buckets, ngrams
+from seqdl.embeddings.subwords import ft_hash, ngram_buckets, ngrams, subword_table
 from seqdl.errors import ModelFileError, ParameterError
 from seqdl.plugins import PluginHost
 
@@ -33,6 +33,20 @@ def test_ngrams_and_buckets_are_gensims(minn, maxn):
                                                                                             2_000_000)
         for gram in ngrams(word, minn, maxn):
             assert ft_hash(gram) == ft_hash_bytes(gram)
+
+
+@pytest.mark.parametrize("minn, maxn, bucket", [(3, 6, 2_000_000), (1, 3, 1000), (2, 2, 7), (5, 4, 100)])
+def test_the_vocabulary_table_kernel_gives_the_reference_buckets(minn, maxn, bucket):
+    """The numba table for a whole vocabulary equals ngram_buckets word by word (multi-byte UTF-8 included)."""
+    rng = np.random.default_rng(0)
+    alphabet = list("abcxyz-'<>") + ["é", "€", "ü", "日", "本", "\u00ff", "\U0001F600"]
+    words = list(dict.fromkeys("".join(rng.choice(alphabet, size=rng.integers(1, 12))) for _ in range(2000)))
+    words += ["", "a"]
+    ptr, rows = subword_table(words, minn, maxn, bucket)
+    assert ptr.shape == (len(words) + 1,) and ptr[-1] == len(rows)
+    for i, word in enumerate(words):
+        expected = [i] + [len(words) + b for b in ngram_buckets(word, minn, maxn, bucket)]
+        assert rows[ptr[i]:ptr[i + 1]].tolist() == expected, word
 
 
 def test_the_signed_byte_quirk_changes_non_ascii_hashes():
