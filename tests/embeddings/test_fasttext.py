@@ -37,7 +37,7 @@ def test_ngrams_and_buckets_are_gensims(minn, maxn):
 
 @pytest.mark.parametrize("minn, maxn, bucket", [(3, 6, 2_000_000), (1, 3, 1000), (2, 2, 7), (5, 4, 100)])
 def test_the_vocabulary_table_kernel_gives_the_reference_buckets(minn, maxn, bucket):
-    """The numba table for a whole vocabulary equals ngram_buckets word by word (multi-byte UTF-8 included)."""
+    """The numba table for a whole vocabulary equals ngram_buckets and gensim word by word (multi-byte UTF-8 included)."""
     rng = np.random.default_rng(0)
     alphabet = list("abcxyz-'<>") + ["é", "€", "ü", "日", "本", "\u00ff", "\U0001F600"]
     words = list(dict.fromkeys("".join(rng.choice(alphabet, size=rng.integers(1, 12))) for _ in range(2000)))
@@ -47,6 +47,8 @@ def test_the_vocabulary_table_kernel_gives_the_reference_buckets(minn, maxn, buc
     for i, word in enumerate(words):
         expected = [i] + [len(words) + b for b in ngram_buckets(word, minn, maxn, bucket)]
         assert rows[ptr[i]:ptr[i + 1]].tolist() == expected, word
+        if minn <= maxn:  # and gensim's own hashes
+            assert expected[1:] == [len(words) + b for b in gensim_fasttext.ft_ngram_hashes(word, minn, maxn, bucket)]
 
 
 def test_the_signed_byte_quirk_changes_non_ascii_hashes():
