@@ -35,24 +35,25 @@ class RecurrentProduct:
 
     OpenBLAS (SkylakeX kernels, one thread) is slow at ``h @ W_hh^T`` for a
     few rows, and which layout is fastest depends on the shape. Measured at
-    H=256: for a long loop (training), a C-contiguous copy of ``W_hh^T`` is
-    about a third faster than the transposed view and is made once per
-    loop. For a short one (decoding: one step for a few beams or samples),
-    where copying the weight would not pay, ``W_hh @ h^T`` (the long
-    dimension first) copied back to row-major is about twice as fast as the
-    view (5 rows: 108 against 221 us for the LSTM, 81 against 156 us for the
+    H=256: for a long loop (training) of the GRU and RNN, a C-contiguous copy
+    of ``W_hh^T`` is about a third faster than the transposed view and is
+    made once per loop (``copy_weight``). For the LSTM in training and for
+    any short loop (decoding: one step for a few beams or samples, where
+    copying the weight would not pay), ``W_hh @ h^T`` (the long dimension
+    first) copied back to row-major is faster: about twice the view's speed
+    for 5 rows (108 against 221 us for the LSTM, 81 against 156 us for the
     GRU). The copy back matters: the step kernels vectorise only over
     contiguous rows (a transposed view made the LSTM step 7 times slower).
     """
 
-    def __init__(self, w_hh: np.ndarray, rows: int, steps: int, dtype):
-        self.long = steps >= MIN_STEPS_FOR_COPY
-        self.weight = np.ascontiguousarray(w_hh.T) if self.long else w_hh
-        self.buffer = None if self.long else np.empty((w_hh.shape[0], rows), dtype=dtype)
+    def __init__(self, w_hh: np.ndarray, rows: int, copy_weight: bool, dtype):
+        self.copy_weight = copy_weight
+        self.weight = np.ascontiguousarray(w_hh.T) if copy_weight else w_hh
+        self.buffer = None if copy_weight else np.empty((w_hh.shape[0], rows), dtype=dtype)
         self.out = np.empty((rows, w_hh.shape[0]), dtype=dtype)
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
-        if self.long:
+        if self.copy_weight:
             return np.matmul(h, self.weight, out=self.out)
         np.matmul(self.weight, h.T, out=self.buffer)
         np.copyto(self.out, self.buffer.T)
@@ -70,6 +71,8 @@ class TimeLoop:
     gates = 1
     #: Number of arrays in a state (h, or h and c).
     state_size = 1
+    #: Whether a long loop multiplies by a contiguous copy of W_hh^T (see :class:`RecurrentProduct`).
+    copies_recurrent_weight = True
 
     def __init__(self, owner: _Recurrent, index: int, input_size: int):
         self.owner, self.suffix, self.input_size = owner, f"_l{index}", input_size
@@ -86,7 +89,8 @@ class TimeLoop:
 
     def recurrent_rows(self, rows: int, steps: int, dtype) -> RecurrentProduct:
         """A reusable ``h @ W_hh^T`` for ``rows`` rows of the batch (a worker thread's block) over ``steps`` steps."""
-        return RecurrentProduct(self.p("weight_hh"), rows, steps, dtype)
+        copy = steps >= MIN_STEPS_FOR_COPY and self.copies_recurrent_weight
+        return RecurrentProduct(self.p("weight_hh"), rows, copy, dtype)
 
     def input_bias(self) -> np.ndarray | None:
         """The bias folded into the input projection: both biases (the GRU keeps b_hn apart)."""
@@ -143,6 +147,9 @@ class LSTMLoop(TimeLoop):
 
     gates = 4
     state_size = 2
+    # W_hh @ h^T is faster for the LSTM's 4H-row weight in training too (whole training steps at 1 and
+    # 2 threads, alternating in one process: 1.01-1.03x at H=256, 1.07x at H=512); not for the GRU's 3H.
+    copies_recurrent_weight = False
 
     def run(self, pre, state, keep):
         steps, n, _ = pre.shape

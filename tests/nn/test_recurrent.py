@@ -288,8 +288,12 @@ def test_the_short_and_long_loop_products_agree(cell, steps, monkeypatch):
     x = rng.standard_normal((4, steps, 3))
     layer = cell(3, 6, num_layers=2, dtype=np.float64, rng=0)
     default, default_state = layer.forward(x)
-    short = steps < time_loops.MIN_STEPS_FOR_COPY
-    monkeypatch.setattr(time_loops, "MIN_STEPS_FOR_COPY", 10 ** 9 if not short else 1)
+    copies = steps >= time_loops.MIN_STEPS_FOR_COPY and cell.cell_class.copies_recurrent_weight
+    if copies:  # the other product: W_hh @ h^T
+        monkeypatch.setattr(time_loops, "MIN_STEPS_FOR_COPY", 10 ** 9)
+    else:  # the other product: h @ (contiguous W_hh^T)
+        monkeypatch.setattr(time_loops, "MIN_STEPS_FOR_COPY", 1)
+        monkeypatch.setattr(cell.cell_class, "copies_recurrent_weight", True)
     monkeypatch.setattr(time_loops, "FEW_ROWS", 0 if steps * 4 <= time_loops.FEW_ROWS else 10 ** 9)
     other, other_state = layer.forward(x)
     np.testing.assert_allclose(other, default, rtol=1e-13, atol=1e-15)
