@@ -74,7 +74,8 @@ def save_checkpoint(path: str | os.PathLike, trainer: Trainer, data: dict) -> No
         "model": {"config": model.config(), "level": model.vocab.level, "tokens": model.vocab.tokens},
         "options": trainer.config.to_dict(), "data": data,
         "position": {"steps": trainer.steps, "epoch": trainer.epoch, "batch": trainer.batch,
-                     "epoch_loss": trainer.epoch_loss, "epoch_tokens": trainer.epoch_tokens},
+                     "epoch_loss": trainer.epoch_loss, "epoch_tokens": trainer.epoch_tokens,
+                     "loss_reported": trainer.loss_reported},
         "optimizer": {"param_groups": optimizer["param_groups"], "steps": optimizer["steps"], "slots": slots},
         "carry": carry, "rng": trainer.rng_state, "history": trainer.history.to_dict(),
     }
@@ -142,6 +143,7 @@ class Checkpoint:
             position = header["position"]
             trainer.steps, trainer.epoch, trainer.batch = (int(position[k]) for k in ("steps", "epoch", "batch"))
             trainer.epoch_loss, trainer.epoch_tokens = float(position["epoch_loss"]), int(position["epoch_tokens"])
+            trainer.loss_reported = bool(position.get("loss_reported", False))
             trainer.state = state_from_arrays(header["carry"], self.arrays)
             trainer.history = History.from_dict(header["history"])
             if header.get("rng") is not None and hasattr(model, "set_rng_state"):

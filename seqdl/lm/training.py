@@ -256,14 +256,21 @@ class Trainer:
         self.batch = 0
         self.epoch_loss = 0.0
         self.epoch_tokens = 0
+        #: Whether history.train_loss has the loss of the updates so far in this epoch (set at its end).
+        self.loss_reported = False
         self.history = History()
         #: The dropout RNG state after the last committed update (a Ctrl-C mid-forward has drawn masks since).
         self.rng_state = model.get_rng_state() if hasattr(model, "get_rng_state") else None
         #: The sampled-softmax loss (set up by :meth:`run` from the training ids' counts), or None.
         self.sampled = None
 
-    def step(self, x: np.ndarray, y: np.ndarray) -> float:
-        """Train on inputs ``x`` and targets ``y`` (N, T) after the carried state; return the loss."""
+    def step(self, x: np.ndarray, y: np.ndarray, batch: int | None = None) -> float:
+        """Train on inputs ``x`` and targets ``y`` (N, T) after the carried state; return the loss.
+
+        With ``batch`` (the windows done in the epoch after this one), the run's
+        position and loss totals are recorded together with the update, so an
+        interrupt can never leave a checkpoint with one and not the other.
+        """
         model = self.model
         model.zero_grad()
         # Divergence is reported by the finiteness checks, as one TrainingError, not by numpy warnings.
@@ -283,7 +290,19 @@ class Trainer:
             self.steps += 1
             if self.rng_state is not None:
                 self.rng_state = model.get_rng_state()
+            if batch is not None:
+                self._record(batch, float(loss), y.size)
         return loss
+
+    def _record(self, batch: int, loss: float, tokens: int) -> None:
+        """The position and loss totals after an update that ended window ``batch`` of the epoch."""
+        history = self.history
+        self.batch, self.loss_reported = batch, False
+        history.steps = self.steps
+        history.step_loss.append(loss)
+        history.tokens += tokens
+        self.epoch_loss += loss * tokens
+        self.epoch_tokens += tokens
 
     def _sampled_step(self, x: np.ndarray, y: np.ndarray):
         """Forward and backward with the sampled softmax; the noise words' seed comes from the model's RNG,
@@ -322,14 +341,8 @@ class Trainer:
             for index in range(self.batch, len(starts)):
                 x, y = window(streams, starts[index], config.seq_len)
                 started = time.perf_counter()
-                loss = self.step(x, y)
-                self.batch = index + 1
-                history.steps = self.steps
-                history.step_loss.append(float(loss))
-                history.tokens += y.size
+                loss = self.step(x, y, batch=index + 1)
                 history.seconds += time.perf_counter() - started
-                self.epoch_loss += loss * y.size
-                self.epoch_tokens += y.size
                 progress.update(self.steps, loss=loss, epoch=f"{self.epoch + 1}/{epochs}",
                                 lr=self.optimizer.lr)
                 if config.eval_every and self.steps % config.eval_every == 0 and self.batch < len(starts):
@@ -339,10 +352,16 @@ class Trainer:
                 if (limit is not None and self.steps >= limit) or history.stopped_early:
                     break
             finished = self.batch == len(starts)
-            history.train_loss.append(self.epoch_loss / max(self.epoch_tokens, 1))
+            # An interrupt from here on resumes here: the loss is not reported twice, the
+            # validation of this step is skipped by _validate, and the epoch advances once.
+            with interrupts_deferred():
+                if not self.loss_reported:
+                    history.train_loss.append(self.epoch_loss / max(self.epoch_tokens, 1))
+                    self.loss_reported = True
             self._validate(val_ids, progress, on_eval)
-            if finished:
-                self.epoch, self.batch = self.epoch + 1, 0
+            with interrupts_deferred():
+                if finished:
+                    self.epoch, self.batch = self.epoch + 1, 0
             if on_epoch is not None:
                 on_epoch(self)
             if not finished:

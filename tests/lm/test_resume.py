@@ -61,9 +61,9 @@ def _config(steps):
                        lr_schedule="cosine", warmup=3)
 
 
-@pytest.mark.parametrize("stop", [7, 23])  # mid-epoch, and in the second epoch (an epoch is 17 windows here)
+@pytest.mark.parametrize("stop", [7, 23])  # mid-epoch, and in the second epoch (an epoch is 15 windows here)
 def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, stop):
-    corpus = _corpus(tmp_path / "corpus.txt")
+    corpus = _corpus(tmp_path / "corpus.txt", lines=20)
     full, _ = fit_corpus(corpus, tmp_path / "full.npz", model_options=SMALL, config=_config(30), seed=3)
     ckpt = tmp_path / "run.ckpt.npz"
     with pytest.raises(KeyboardInterrupt):
@@ -79,6 +79,53 @@ def test_interrupted_and_resumed_run_is_bit_identical(tmp_path, stop):
     # the model file written at the end is the same as well
     assert all(np.array_equal(a, b) for a, b in zip(_weights(LanguageModel.load(tmp_path / "full.npz")),
                                                     _weights(LanguageModel.load(tmp_path / "part.npz"))))
+
+
+def _signal_during_update(update, where="optimizer"):
+    """An on_ready hook that raises SIGINT while update number ``update`` is being applied (it is held until the
+    update is complete), or, with ``where="validation"``, while the validation after that update runs."""
+
+    def on_ready(trainer):
+        if where == "optimizer":
+            real = trainer.optimizer.step
+
+            def step():
+                real()
+                if trainer.steps == update - 1:  # counted after the optimiser's step
+                    signal.raise_signal(signal.SIGINT)
+
+            trainer.optimizer.step = step
+        else:
+            real = trainer._validate
+
+            def validate(*args):
+                real(*args)
+                if trainer.steps == update:
+                    signal.raise_signal(signal.SIGINT)
+
+            trainer._validate = validate
+
+    return on_ready
+
+
+@pytest.mark.parametrize(("update", "where"), [(7, "optimizer"), (15, "optimizer"), (15, "validation"),
+                                               (23, "optimizer")])
+def test_a_signal_during_an_update_or_the_epoch_end_resumes_bit_identically(tmp_path, update, where):
+    """A signal that arrives while the optimiser writes the weights (held until the update is whole), or
+    during the validation at the end of an epoch (15 windows), checkpoints a position that resumes exactly."""
+    corpus = _corpus(tmp_path / "corpus.txt", lines=20)
+    full, full_history = fit_corpus(corpus, tmp_path / "full.npz", model_options=SMALL, config=_config(30), seed=3)
+    ckpt = tmp_path / "run.ckpt.npz"
+    with pytest.raises(KeyboardInterrupt):
+        fit_corpus(corpus, tmp_path / "part.npz", model_options=SMALL, config=_config(30), seed=3,
+                   checkpoint=ckpt, on_ready=_signal_during_update(update, where))
+    position = Checkpoint(ckpt).header["position"]
+    assert position["steps"] == update
+    assert (position["epoch"], position["batch"]) in {divmod(update, 15), (update // 15 - 1, 15)}
+    resumed, history = fit_corpus(corpus, tmp_path / "part.npz", config=_config(30), resume=Checkpoint(ckpt))
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(full), _weights(resumed), strict=True))
+    assert history.train_loss == full_history.train_loss
+    assert history.step_loss == full_history.step_loss
 
 
 def test_a_resumed_run_differs_if_the_state_were_not_restored(tmp_path):
