@@ -39,10 +39,10 @@ def test_plot_is_written_with_every_update(tmp_path):
 def test_plot_is_written_on_interrupt(tmp_path, monkeypatch):
     step = training.Trainer.step
 
-    def interrupted(self, x, y):
+    def interrupted(self, x, y, **kwargs):
         if self.steps == 5:
             raise KeyboardInterrupt
-        return step(self, x, y)
+        return step(self, x, y, **kwargs)
 
     monkeypatch.setattr(training.Trainer, "step", interrupted)
     plot = tmp_path / "loss.png"
