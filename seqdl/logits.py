@@ -34,10 +34,12 @@ RULE_OPTIONS = ("repetition_penalty", "no_repeat_ngram_size", "eos_token_id", "m
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Normalised log-probabilities of ``logits`` along the last axis, computed stably."""
     logits = np.asarray(logits, dtype=np.float64)
-    top = np.max(logits, axis=-1, keepdims=True)
-    shifted = logits - np.where(np.isfinite(top), top, 0.0)
+    top = logits.max(axis=-1, keepdims=True)
+    if not np.isfinite(top).all():
+        top[~np.isfinite(top)] = 0.0
+    shifted = logits - top
     with np.errstate(divide="ignore", invalid="ignore"):  # a row of -inf (every token forbidden) gives NaN
-        return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+        return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
 
 
 def _rows(scores: np.ndarray) -> np.ndarray:

@@ -23,6 +23,8 @@ from ..errors import ModelFileError, ParameterError, ShapeError
 from ..io import check_finite_arrays, load_npz, save_npz
 from ..nn.base import DEFAULT_DTYPE, make_rng
 from ..nn.kernels.elementwise import scatter_add_rows
+from ..nn.kernels.products import MAX_ROWS as KERNEL_ROWS
+from ..nn.kernels.products import rows_times_transpose
 from ..nn.layers import Dense, Dropout, Embedding
 from ..nn.recurrent import GRU, LSTM, RNN
 from ..resources import check_memory
@@ -225,7 +227,9 @@ class LanguageModel:
             raise ValueError(f"step_batch got {len(states)} states for {ids.shape[0]} tokens")
         if not len(states):
             return np.empty((0, self.vocab_size)), []
-        if self.rnn.state_size == 2:
+        if len(states) == 1:
+            batch = states[0]
+        elif self.rnn.state_size == 2:
             batch = tuple(np.concatenate([s[i] for s in states], axis=1) for i in range(2))
         else:
             batch = np.concatenate(list(states), axis=1)
@@ -239,7 +243,12 @@ class LanguageModel:
 
     def _logits(self, h: np.ndarray) -> np.ndarray:
         """Output-layer logits of hidden states (B, H), cache-free."""
-        logits = h @ self.output.weight.T
+        weight = self.output.weight
+        if h.shape[0] <= KERNEL_ROWS and weight.flags.c_contiguous and h.dtype == weight.dtype:
+            logits = np.empty((h.shape[0], weight.shape[0]), dtype=weight.dtype)
+            rows_times_transpose(np.ascontiguousarray(h), weight, logits)
+        else:
+            logits = h @ weight.T
         logits += self.output.params["bias"]
         return logits
 

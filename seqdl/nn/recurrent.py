@@ -176,9 +176,10 @@ class _Recurrent(Layer):
 
         One block when BLAS has the threads.
         """
-        if self._blas_threaded:
+        parts = min(self.workers, n // MIN_ROWS_PER_WORKER)
+        if self._blas_threaded or parts <= 1:
             return [(0, n)]
-        return _blocks(n, min(self.workers, n // MIN_ROWS_PER_WORKER))
+        return _blocks(n, parts)
 
     def matmul_rows(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
         """out (+)= a @ b, computed in blocks of rows across the workers."""
@@ -206,7 +207,10 @@ class _Recurrent(Layer):
 
     def _join(self, per_layer: list[tuple[np.ndarray, ...]]):
         """Per-layer state tuples back into the public layout."""
-        joined = tuple(np.stack([s[i] for s in per_layer]) for i in range(self.state_size))
+        if len(per_layer) == 1:  # a view, not a copy: a decoder steps one layer once per token
+            joined = tuple(part[None] for part in per_layer[0])
+        else:
+            joined = tuple(np.stack([s[i] for s in per_layer]) for i in range(self.state_size))
         return joined if self.state_size == 2 else joined[0]
 
     # -- forward / backward ---------------------------------------------------
@@ -290,9 +294,19 @@ class _Recurrent(Layer):
         return self._back(grad_out, grad_state, False)
 
     def step(self, x: np.ndarray, state=None):
-        """One time step for a batch x (N, input_size), cache-free: (h of the top layer (N, H), new state)."""
-        out, state = self.infer(np.asarray(x)[:, None, :], state)
-        return out[:, 0], state
+        """One time step for a batch x (N, input_size), cache-free: (h of the top layer (N, H), new state).
+
+        What :meth:`infer` gives for a sequence of length one, by a shorter
+        path: a decoder calls it once per generated token.
+        """
+        x = self.cast_input(x)
+        self.expect(x, 2, "(N, input_size)", a1=self.input_size)
+        states = self._layer_states(state, x.shape[0])
+        h, finals = x, []
+        for k, cell in enumerate(self._cells):
+            h, final = cell.step(h, states[k])
+            finals.append(final)
+        return h, self._join(finals)
 
 
 class LSTM(_Recurrent):

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .kernels.products import MAX_ROWS as KERNEL_ROWS
+from .kernels.products import rows_times_transpose
 from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
                                 rnn_step_backward, rnn_step_forward)
 from .workspace import Workspace
@@ -44,17 +46,23 @@ class RecurrentProduct:
     for 5 rows (108 against 221 us for the LSTM, 81 against 156 us for the
     GRU). The copy back matters: the step kernels vectorise only over
     contiguous rows (a transposed view made the LSTM step 7 times slower).
+    A short loop of at most :data:`KERNEL_ROWS` rows (decoding) uses
+    :func:`rows_times_transpose`, faster still and the same bits for a row
+    whether it is stepped alone or in a batch.
     """
 
-    def __init__(self, w_hh: np.ndarray, rows: int, copy_weight: bool, dtype):
-        self.copy_weight = copy_weight
+    def __init__(self, w_hh: np.ndarray, rows: int, copy_weight: bool, dtype, few_rows: bool = False):
+        self.copy_weight, self.few_rows = copy_weight, few_rows and not copy_weight
         self.weight = np.ascontiguousarray(w_hh.T) if copy_weight else w_hh
-        self.buffer = None if copy_weight else np.empty((w_hh.shape[0], rows), dtype=dtype)
+        self.buffer = None if copy_weight or self.few_rows else np.empty((w_hh.shape[0], rows), dtype=dtype)
         self.out = np.empty((rows, w_hh.shape[0]), dtype=dtype)
 
     def __call__(self, h: np.ndarray) -> np.ndarray:
         if self.copy_weight:
             return np.matmul(h, self.weight, out=self.out)
+        if self.few_rows:
+            rows_times_transpose(h, self.weight, self.out)
+            return self.out
         np.matmul(self.weight, h.T, out=self.buffer)
         np.copyto(self.out, self.buffer.T)
         return self.out
@@ -89,8 +97,9 @@ class TimeLoop:
 
     def recurrent_rows(self, rows: int, steps: int, dtype) -> RecurrentProduct:
         """A reusable ``h @ W_hh^T`` for ``rows`` rows of the batch (a worker thread's block) over ``steps`` steps."""
-        copy = steps >= MIN_STEPS_FOR_COPY and self.copies_recurrent_weight
-        return RecurrentProduct(self.p("weight_hh"), rows, copy, dtype)
+        short = steps < MIN_STEPS_FOR_COPY
+        return RecurrentProduct(self.p("weight_hh"), rows, not short and self.copies_recurrent_weight, dtype,
+                                few_rows=short and rows <= KERNEL_ROWS)
 
     def input_bias(self) -> np.ndarray | None:
         """The bias folded into the input projection: both biases (the GRU keeps b_hn apart)."""
@@ -102,7 +111,10 @@ class TimeLoop:
         """Pre-activations (T, N, G*H) of a time-major input (T, N, F)."""
         steps, n, _ = xt.shape
         flat, w_ih = xt.reshape(steps * n, self.input_size), self.p("weight_ih")
-        if steps * n <= FEW_ROWS:  # decoding: the long dimension first, as in RecurrentProduct
+        if steps * n <= KERNEL_ROWS:  # decoding: as in RecurrentProduct
+            pre = np.empty((steps * n, w_ih.shape[0]), dtype=w_ih.dtype)
+            rows_times_transpose(np.ascontiguousarray(flat, dtype=w_ih.dtype), w_ih, pre)
+        elif steps * n <= FEW_ROWS:  # the long dimension first, as in RecurrentProduct
             pre = np.ascontiguousarray((w_ih @ flat.T).T)
         else:
             pre = flat @ w_ih.T
@@ -112,6 +124,20 @@ class TimeLoop:
         if keep:
             self.xt = xt
         return pre.reshape(steps, n, -1)
+
+    def step(self, x: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
+        """One step for rows ``x`` (N, F) after ``state``, nothing kept: (h (N, H), the new state).
+
+        The same products and kernel as :meth:`run` for one step, without the
+        loop's buffers and threads (a decoder's step is a few rows).
+        """
+        pre = self.project(x[None], keep=False)[0]
+        recurrent = self.recurrent_rows(x.shape[0], 1, pre.dtype)(state[0])
+        return self.cell_step(pre, recurrent, state)
+
+    def cell_step(self, pre: np.ndarray, recurrent: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
+        """The cell's update from pre-activations and ``h @ W_hh^T`` (both (N, G*H), ``pre`` overwritten)."""
+        raise NotImplementedError
 
     def weight_gradients(self, dpre: np.ndarray, drec: np.ndarray, h_prev: np.ndarray) -> None:
         """Accumulate ``weight_hh`` and bias gradients; ``drec`` is dpre except for the GRU's n block."""
@@ -150,6 +176,11 @@ class LSTMLoop(TimeLoop):
     # W_hh @ h^T is faster for the LSTM's 4H-row weight in training too (whole training steps at 1 and
     # 2 threads, alternating in one process: 1.01-1.03x at H=256, 1.07x at H=512); not for the GRU's 3H.
     copies_recurrent_weight = False
+
+    def cell_step(self, pre, recurrent, state):
+        h, c, tanh_c = (np.empty_like(state[0]) for _ in range(3))
+        lstm_step_forward(pre, recurrent, state[1], c, h, tanh_c)
+        return h, (h, c)
 
     def run(self, pre, state, keep):
         steps, n, _ = pre.shape
@@ -194,6 +225,11 @@ class LSTMLoop(TimeLoop):
 
 class RNNLoop(TimeLoop):
     """The Elman RNN's loop: h = tanh or relu of the pre-activation; state (h,)."""
+
+    def cell_step(self, pre, recurrent, state):
+        h = np.empty_like(state[0])
+        rnn_step_forward(pre, recurrent, h, self.owner.nonlinearity == "relu")
+        return h, (h,)
 
     def run(self, pre, state, keep):
         steps, n, _ = pre.shape
@@ -243,13 +279,22 @@ class GRULoop(TimeLoop):
         bias[:2 * self.hidden] += self.p("bias_hh")[:2 * self.hidden]
         return bias
 
+    def _b_hn(self, dtype) -> np.ndarray:
+        hidden = self.hidden
+        return self.p("bias_hh")[2 * hidden:] if self.owner.bias else np.zeros(hidden, dtype=dtype)
+
+    def cell_step(self, pre, recurrent, state):
+        h, hn = np.empty_like(state[0]), np.empty_like(state[0])
+        gru_step_forward(pre, recurrent, self._b_hn(pre.dtype), state[0], h, hn)
+        return h, (h,)
+
     def run(self, pre, state, keep):
         steps, n, _ = pre.shape
         hidden, dtype = self.hidden, pre.dtype
         hs = np.empty((steps + 1, n, hidden), dtype=dtype)
         hn = np.empty((steps, n, hidden), dtype=dtype)
         hs[0] = state[0]
-        b_hn = self.p("bias_hh")[2 * hidden:] if self.owner.bias else np.zeros(hidden, dtype=dtype)
+        b_hn = self._b_hn(dtype)
 
         def rows(a, b):
             product = self.recurrent_rows(b - a, steps, dtype)
