@@ -34,7 +34,7 @@ RULE_OPTIONS = ("repetition_penalty", "no_repeat_ngram_size", "eos_token_id", "m
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     """Normalised log-probabilities of ``logits`` along the last axis, computed stably."""
     logits = np.asarray(logits, dtype=np.float64)
-    top = logits.max(axis=-1, keepdims=True)
+    top = np.asarray(logits.max(axis=-1, keepdims=True))  # an array even for a 0-d input
     if not np.isfinite(top).all():
         top[~np.isfinite(top)] = 0.0
     shifted = logits - top

@@ -335,6 +335,8 @@ class Trainer:
 
             counts = np.bincount(np.asarray(streams).reshape(-1), minlength=self.model.vocab_size)
             self.sampled = SampledSoftmax(counts, config.negative)
+        if config.eval_every and self.steps % config.eval_every == 0 and 0 < self.batch < len(starts):
+            self._validate(val_ids, progress, on_eval)  # one an interrupt cut short (skipped if it was done)
         while self.epoch < epochs and (limit is None or self.steps < limit) and not history.stopped_early:
             if self.batch == 0:
                 self.state, self.epoch_loss, self.epoch_tokens = None, 0.0, 0
@@ -352,8 +354,8 @@ class Trainer:
                 if (limit is not None and self.steps >= limit) or history.stopped_early:
                     break
             finished = self.batch == len(starts)
-            # An interrupt from here on resumes here: the loss is not reported twice, the
-            # validation of this step is skipped by _validate, and the epoch advances once.
+            # An interrupt from here on resumes here: the loss is not reported twice, a validation of
+            # this step that was recorded is not repeated (one cut short is), and the epoch advances once.
             with interrupts_deferred():
                 if not self.loss_reported:
                     history.train_loss.append(self.epoch_loss / max(self.epoch_tokens, 1))
@@ -375,21 +377,24 @@ class Trainer:
             return  # this step was validated already (eval_every)
         loss = evaluate(self.model, val_ids, self.config.seq_len, self.config.batch_size)
         history = self.history
-        history.val_loss.append(loss)
-        history.evaluations.append((self.steps, loss))
-        improved = history.best_val_loss is None or loss < history.best_val_loss
-        if improved:
-            history.best_val_loss, history.best_step, history.stale_evaluations = loss, self.steps, 0
-        else:
-            history.stale_evaluations += 1
-        progress.write(f"step {self.steps}: train loss {self.epoch_loss / max(self.epoch_tokens, 1):.4f}, "
-                       f"val loss {loss:.4f}" + ("" if improved else f" (best {history.best_val_loss:.4f})"))
-        if on_eval is not None:
-            on_eval(self, loss, improved)
-        if self.config.patience is not None and history.stale_evaluations >= self.config.patience:
-            history.stopped_early = True
-            progress.write(f"stopping early: {history.stale_evaluations} validations without improvement; "
-                           f"the best was {history.best_val_loss:.4f} at step {history.best_step}")
+        # Recorded, reported and saved (on_eval) as one: an interrupt before this block redoes the
+        # validation on resume, one during it waits until the best model is saved.
+        with interrupts_deferred():
+            history.val_loss.append(loss)
+            history.evaluations.append((self.steps, loss))
+            improved = history.best_val_loss is None or loss < history.best_val_loss
+            if improved:
+                history.best_val_loss, history.best_step, history.stale_evaluations = loss, self.steps, 0
+            else:
+                history.stale_evaluations += 1
+            progress.write(f"step {self.steps}: train loss {self.epoch_loss / max(self.epoch_tokens, 1):.4f}, "
+                           f"val loss {loss:.4f}" + ("" if improved else f" (best {history.best_val_loss:.4f})"))
+            if on_eval is not None:
+                on_eval(self, loss, improved)
+            if self.config.patience is not None and history.stale_evaluations >= self.config.patience:
+                history.stopped_early = True
+                progress.write(f"stopping early: {history.stale_evaluations} validations without improvement; "
+                               f"the best was {history.best_val_loss:.4f} at step {history.best_step}")
 
 
 def sample_text(model: LanguageModel, seed: int, step: int, max_new_tokens: int = 100,

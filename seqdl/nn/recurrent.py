@@ -306,7 +306,8 @@ class _Recurrent(Layer):
         for k, cell in enumerate(self._cells):
             h, final = cell.step(h, states[k])
             finals.append(final)
-        return h, self._join(finals)
+        # The top layer's h is also its state: return a copy, so writing into the output leaves the state be.
+        return h.copy(), self._join(finals)
 
 
 class LSTM(_Recurrent):

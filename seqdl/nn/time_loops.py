@@ -46,9 +46,10 @@ class RecurrentProduct:
     for 5 rows (108 against 221 us for the LSTM, 81 against 156 us for the
     GRU). The copy back matters: the step kernels vectorise only over
     contiguous rows (a transposed view made the LSTM step 7 times slower).
-    A short loop of at most :data:`KERNEL_ROWS` rows (decoding) uses
-    :func:`rows_times_transpose`, faster still and the same bits for a row
-    whether it is stepped alone or in a batch.
+    A short loop (fewer than ``MIN_STEPS_FOR_COPY`` steps) of at most
+    :data:`KERNEL_ROWS` rows uses :func:`rows_times_transpose`, faster still
+    and the same bits for a row whether it is stepped alone or in a batch:
+    decoding, and training on very short windows of a tiny batch.
     """
 
     def __init__(self, w_hh: np.ndarray, rows: int, copy_weight: bool, dtype, few_rows: bool = False):
@@ -61,7 +62,7 @@ class RecurrentProduct:
         if self.copy_weight:
             return np.matmul(h, self.weight, out=self.out)
         if self.few_rows:
-            rows_times_transpose(h, self.weight, self.out)
+            rows_times_transpose(np.ascontiguousarray(h), self.weight, self.out)
             return self.out
         np.matmul(self.weight, h.T, out=self.buffer)
         np.copyto(self.out, self.buffer.T)
@@ -111,7 +112,7 @@ class TimeLoop:
         """Pre-activations (T, N, G*H) of a time-major input (T, N, F)."""
         steps, n, _ = xt.shape
         flat, w_ih = xt.reshape(steps * n, self.input_size), self.p("weight_ih")
-        if steps * n <= KERNEL_ROWS:  # decoding: as in RecurrentProduct
+        if steps * n <= KERNEL_ROWS:  # decoding (or a tiny batch): as in RecurrentProduct
             pre = np.empty((steps * n, w_ih.shape[0]), dtype=w_ih.dtype)
             rows_times_transpose(np.ascontiguousarray(flat, dtype=w_ih.dtype), w_ih, pre)
         elif steps * n <= FEW_ROWS:  # the long dimension first, as in RecurrentProduct

@@ -128,6 +128,64 @@ def test_a_signal_during_an_update_or_the_epoch_end_resumes_bit_identically(tmp_
     assert history.step_loss == full_history.step_loss
 
 
+class InterruptOnValidation:
+    """A progress reporter that presses Ctrl-C while the validation at update ``step`` is being reported."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def update(self, done, total=None, **fields):
+        pass
+
+    def write(self, line):
+        if line.startswith(f"step {self.step}:"):
+            signal.raise_signal(signal.SIGINT)
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("where", ["evaluating", "reporting"])
+def test_a_validation_cut_short_is_redone_and_one_recorded_is_kept(tmp_path, monkeypatch, where):
+    """Ctrl-C while the mid-epoch validation at update 10 computes its loss (it is redone on resume), or while
+    it is recorded, reported and its best model saved (held until that is done): the resumed run validates at
+    the same updates, with the same losses and weights, as an uninterrupted one."""
+    from seqdl.lm import training
+
+    corpus = _corpus(tmp_path / "corpus.txt", lines=20)  # 15 windows an epoch
+    config = lambda: TrainConfig(seq_len=8, batch_size=4, lr=5e-3, steps=30, workers=1, eval_every=5)  # noqa: E731
+    full, full_history = fit_corpus(corpus, tmp_path / "full.npz", model_options=SMALL, config=config(), seed=3)
+    ckpt, progress = tmp_path / "run.ckpt.npz", None
+    if where == "evaluating":
+        real, calls = training.evaluate, []
+
+        def evaluate(*args, **kwargs):
+            calls.append(1)
+            if len(calls) == 2:  # the validation at update 10
+                raise KeyboardInterrupt
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(training, "evaluate", evaluate)
+    else:
+        progress = InterruptOnValidation(10)
+    with pytest.raises(KeyboardInterrupt):
+        fit_corpus(corpus, tmp_path / "part.npz", model_options=SMALL, config=config(), seed=3, checkpoint=ckpt,
+                   progress=progress)
+    monkeypatch.undo()
+    saved = Checkpoint(ckpt)
+    assert saved.header["position"]["steps"] == 10
+    # Update 10 improved on update 5, so its model is the best once its validation is recorded.
+    assert full_history.val_loss[1] < full_history.val_loss[0]
+    assert LanguageModel.load(tmp_path / "part.npz").meta["steps"] == (10 if where == "reporting" else 5)
+    resumed, history = fit_corpus(corpus, tmp_path / "part.npz", config=config(), resume=saved)
+    assert [s for s, _ in history.evaluations] == [s for s, _ in full_history.evaluations] == [5, 10, 15, 20, 25, 30]
+    assert history.val_loss == full_history.val_loss
+    assert history.best_step == full_history.best_step
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(full), _weights(resumed), strict=True))
+    assert all(np.array_equal(a, b) for a, b in zip(_weights(LanguageModel.load(tmp_path / "full.npz")),
+                                                    _weights(LanguageModel.load(tmp_path / "part.npz"))))
+
+
 def test_a_resumed_run_differs_if_the_state_were_not_restored(tmp_path):
     """Guard for the test above: resuming from weights alone (fresh optimiser) does not give the same weights."""
     corpus = _corpus(tmp_path / "corpus.txt")

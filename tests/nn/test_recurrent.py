@@ -124,6 +124,16 @@ def test_cache_free_step_equals_forward(kind):
         np.testing.assert_allclose(a, b, rtol=1e-12)
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("kind", ["lstm", "gru", "relu"])
+def test_writing_into_a_step_output_leaves_its_state_be(kind, layers):
+    layer = _layer(kind, 3, 4, 1, num_layers=layers)
+    out, state = layer.step(np.ones((2, 3)))
+    before = [part.copy() for part in _parts(state)]
+    out *= 0
+    assert all(np.array_equal(a, b) for a, b in zip(_parts(state), before))
+
+
 def test_parameter_names_and_shapes_follow_torch():
     lstm = LSTM(5, 7, num_layers=2)
     assert {k: v.shape for k, v in lstm.params.items()} == {
