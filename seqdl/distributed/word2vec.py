@@ -154,7 +154,8 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
         weights = client.submit(tasks.apply_updates, weights, summed, len(round_units), merge,
                                 key=f"seqdl-weights-{run}-{number}")
         round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}")
-        copies = _broadcast(client, weights, place, f"{run}-{number}")
+        last = number + 1 == len(rounds)  # the client fetches the final weights: no copies for a next round
+        copies = [weights] if last else _broadcast(client, weights, place, f"{run}-{number}")
         pending.append((number, round_stats, [*results, summed, *copies]))
         del results, summed
         # The next rounds are queued before this one ends, so no worker waits for the client between rounds.
@@ -209,10 +210,11 @@ def _count(client, corpus: Corpus, workers: int, sync_words: int, max_vocab_memo
 def _broadcast(client, weights, place: list[dict], tag: str) -> list:
     """Futures of ``weights`` for each worker (``place[k]``), copied out along a binary tree of tasks.
 
-    Copy ``k`` is made on worker ``k`` from copy ``(k - 1) // 2``, so no
-    worker sends the weights more than twice a round and they reach W workers
-    in log2(W) steps, as ``Client.replicate`` would, without the client
-    waiting for it.
+    Copy ``k`` (k >= 1) is made on worker ``k`` from copy ``(k - 1) // 2``;
+    copy 0 is ``weights`` itself, wherever the merge ran. So a worker sends
+    the weights at most twice a round (three times where the merge ran on
+    another worker than worker 0) and they reach W workers in log2(W) steps,
+    as ``Client.replicate`` would, without the client waiting for it.
     """
     copies = [weights]
     for k in range(1, len(place)):

@@ -1,9 +1,9 @@
 """One recurrent layer's time loop per cell type (LSTM, GRU, Elman RNN), for :mod:`seqdl.nn.recurrent`.
 
 A cell runs the recurrence of one layer of the stack over a time-major
-sequence (T, N, ...) and back: per step ``h @ W_hh^T`` in BLAS plus one fused
-Numba kernel, and the weight gradients as single GEMMs after the backward
-loop. It keeps the forward caches its backward needs; the parameters and
+sequence (T, N, ...) and back: per step ``h @ W_hh^T`` (in BLAS, or for a few
+rows in a numba kernel, see :class:`RecurrentProduct`) plus one fused Numba
+kernel, and the weight gradients as single GEMMs after the backward loop. It keeps the forward caches its backward needs; the parameters and
 gradients live in the owning layer's dicts under torch's names
 (``weight_ih_l0``...), and the owner supplies the worker threads.
 """
@@ -24,7 +24,8 @@ __all__ = ["GRULoop", "LSTMLoop", "RNNLoop", "RecurrentProduct", "TimeLoop"]
 
 #: Most rows (steps x batch) for which the input projection is computed as ``W_ih @ x^T``.
 FEW_ROWS = 32
-#: Shortest loop for which :class:`RecurrentProduct` copies W_hh^T into contiguous memory.
+#: Shortest loop for which :class:`RecurrentProduct` may copy W_hh^T into contiguous memory (cells with
+#: ``copies_recurrent_weight``) and below which a few rows use the numba kernel.
 MIN_STEPS_FOR_COPY = 4
 
 

@@ -178,7 +178,8 @@ class TokenVocabulary:
     Built from counts, the tokens are ranked as :class:`Vocabulary` ranks
     words (descending count, ties in order of first appearance); at word
     level, words beyond the ``max_words`` most frequent become ``<unk>``,
-    which then comes last (as in PyTorch's word_language_model corpora).
+    which then comes last (as in PyTorch's word_language_model corpora),
+    unless the text itself has the token ``<unk>``, which keeps its rank.
     Model files store the token list, so a model keeps the order it was
     trained with.
     """
@@ -207,7 +208,8 @@ class TokenVocabulary:
         cap = max_words if level == "word" else None
         ranked = Vocabulary.from_counts(counts, sum(counts.values()), min_count=1, max_vocab=cap)
         tokens = ranked.words
-        if len(tokens) < len(counts) and UNKNOWN not in ranked.index:
+        # <unk> stands for the words the cap dropped (a zero count is no word of the text).
+        if len(tokens) < sum(1 for c in counts.values() if c > 0) and UNKNOWN not in ranked.index:
             tokens.append(UNKNOWN)
         return cls(tokens, level)
 

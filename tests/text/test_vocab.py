@@ -103,3 +103,11 @@ def test_language_model_and_embedding_count_the_same_words(tmp_path):
     assert dict(lm_counts.counts) == dict(zip(embed.words, embed.counts.tolist()))
     lm_vocab = TokenVocabulary.from_counts(lm_counts, "word")
     assert lm_vocab.tokens == embed.words  # same ranking, same tie order
+
+
+def test_unknown_is_added_only_for_words_the_cap_dropped():
+    from seqdl.text.vocab import UNKNOWN, TokenVocabulary
+
+    assert TokenVocabulary.from_counts({"a": 2, "b": 0}, "char").tokens == ["a"]  # a zero count is no word
+    assert TokenVocabulary.from_counts({"a": 2, "b": 1, "c": 1}, "word", max_words=3).tokens == ["a", "b", "c"]
+    assert TokenVocabulary.from_counts({"a": 2, "b": 1, "c": 1}, "word", max_words=2).tokens == ["a", "b", UNKNOWN]
