@@ -155,10 +155,13 @@ def test_cross_entropy_over_a_sequence_batch_uses_the_last_axis():
 def test_default_initialisation_has_torchs_bounds():
     """Dense/Conv default init is torch's: weight and bias within 1/sqrt(fan_in), spread like torch's."""
     ours = nn.Conv2D(16, 32, 3, rng=0)
+    torch.manual_seed(0)  # unseeded, torch's 32 biases made this fail now and then
     theirs = tnn.Conv2d(16, 32, 3)
     bound = 1 / np.sqrt(16 * 9)
     for name in ("weight", "bias"):
         value = ours.params[name]
         assert value.dtype == np.float32
         assert np.abs(value).max() <= bound
-        np.testing.assert_allclose(value.std(), getattr(theirs, name).detach().numpy().std(), rtol=0.25)
+        # Both spread as U(-bound, bound), whose standard deviation is bound / sqrt(3).
+        for sample in (value, getattr(theirs, name).detach().numpy()):
+            np.testing.assert_allclose(sample.std(), bound / np.sqrt(3), rtol=0.2)
