@@ -23,8 +23,7 @@ from ..errors import ModelFileError, ParameterError, ShapeError
 from ..io import check_finite_arrays, load_npz, save_npz
 from ..nn.base import DEFAULT_DTYPE, make_rng
 from ..nn.kernels.elementwise import scatter_add_rows
-from ..nn.kernels.products import MAX_ROWS as KERNEL_ROWS
-from ..nn.kernels.products import rows_times_transpose
+from ..nn.kernels.products import times_transpose
 from ..nn.layers import Dense, Dropout, Embedding
 from ..nn.recurrent import GRU, LSTM, RNN
 from ..resources import check_memory
@@ -243,12 +242,7 @@ class LanguageModel:
 
     def _logits(self, h: np.ndarray) -> np.ndarray:
         """Output-layer logits of hidden states (B, H), cache-free."""
-        weight = self.output.weight
-        if h.shape[0] <= KERNEL_ROWS and weight.flags.c_contiguous and h.dtype == weight.dtype:
-            logits = np.empty((h.shape[0], weight.shape[0]), dtype=weight.dtype)
-            rows_times_transpose(np.ascontiguousarray(h), weight, logits)
-        else:
-            logits = h @ weight.T
+        logits = times_transpose(h, self.output.weight)
         logits += self.output.params["bias"]
         return logits
 

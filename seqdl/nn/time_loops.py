@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .kernels.products import MAX_ROWS as KERNEL_ROWS
-from .kernels.products import rows_times_transpose
+from .kernels.products import rows_times_transpose, times_transpose
 from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
                                 rnn_step_backward, rnn_step_forward)
 from .workspace import Workspace
@@ -114,8 +114,7 @@ class TimeLoop:
         steps, n, _ = xt.shape
         flat, w_ih = xt.reshape(steps * n, self.input_size), self.p("weight_ih")
         if steps * n <= KERNEL_ROWS:  # decoding (or a tiny batch): as in RecurrentProduct
-            pre = np.empty((steps * n, w_ih.shape[0]), dtype=w_ih.dtype)
-            rows_times_transpose(np.ascontiguousarray(flat, dtype=w_ih.dtype), w_ih, pre)
+            pre = times_transpose(flat, w_ih)
         elif steps * n <= FEW_ROWS:  # the long dimension first, as in RecurrentProduct
             pre = np.ascontiguousarray((w_ih @ flat.T).T)
         else:

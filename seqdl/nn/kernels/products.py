@@ -13,7 +13,7 @@ from numba import njit
 
 from ...kernel_flags import FASTMATH
 
-__all__ = ["MAX_ROWS", "rows_times_transpose"]
+__all__ = ["MAX_ROWS", "rows_times_transpose", "times_transpose"]
 
 #: The most rows for which :func:`rows_times_transpose` beats BLAS (measured at H = 256 and 512).
 MAX_ROWS = 8
@@ -72,3 +72,13 @@ def rows_times_transpose(a, w, out):
             for t in range(k):
                 s += w[j, t] * a[i, t]
             out[i, j] = s
+
+
+def times_transpose(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``a @ w.T`` as a new array: :func:`rows_times_transpose` for at most :data:`MAX_ROWS` rows of ``w``'s
+    dtype (``w`` C-contiguous), BLAS otherwise."""
+    if a.shape[0] <= MAX_ROWS and w.flags.c_contiguous and a.dtype == w.dtype:
+        out = np.empty((a.shape[0], w.shape[0]), dtype=w.dtype)
+        rows_times_transpose(np.ascontiguousarray(a), w, out)
+        return out
+    return a @ w.T
