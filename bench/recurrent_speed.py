@@ -112,6 +112,13 @@ def cpu_peak(clock_ghz: float | None, flops_per_cycle: float | None) -> tuple[st
     return isa, clock, per_cycle, clock * per_cycle
 
 
+def threading_used(rnn) -> str:
+    """How the recurrent layer uses its workers (what ``threading="auto"`` came to)."""
+    if rnn.uses_unit_threads():
+        return f"unit threads ({rnn.unit_parts()})"
+    return "BLAS threads" if rnn.uses_blas_threads() else "row blocks" if rnn.workers > 1 else "one thread"
+
+
 def onednn_isa() -> str:
     """The ISA oneDNN reports for an LSTM step in a fresh torch process (ONEDNN_VERBOSE), or why not."""
     code = ("import torch; m=torch.nn.LSTM(8,8); torch.backends.mkldnn.enabled=True\n"
@@ -173,7 +180,7 @@ def main() -> None:
     print(f"cpu: {isa} (flags), assumed {clock:.2f} GHz x {per_cycle:g} FLOP/cycle = one-core fp32 peak "
           f"{peak:,.0f} GFLOP/s; environment caps: {caps or 'none'}")
     print(f"numpy BLAS: {'; '.join(blas_info)}; seqdl workers {args.threads}, threading {args.threading} "
-          f"(BLAS threads in the layer: {ours.model.rnn.uses_blas_threads()})")
+          f"(the layer's cores: {threading_used(ours.model.rnn)})")
     print(f"torch {torch.__version__}: cpu capability {torch.backends.cpu.get_cpu_capability()}, intra-op threads "
           f"{torch.get_num_threads()}, oneDNN ISA: {onednn_isa()}")
     print(f"GEMM work per step: {flops / 1e9:.3f} GFLOP (6*B*T*((2L-1)*H*G*H + E*G*H + H*V))")

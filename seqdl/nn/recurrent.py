@@ -22,7 +22,7 @@ costs only ``h @ W_hh^T`` plus one fused Numba kernel; the weight gradients
 are single GEMMs after the backward time loop. Between layers the sequence
 stays time-major, so only the outermost input and output are transposed.
 
-With ``workers > 1`` there are two ways to use the cores (:attr:`_Recurrent.threading`):
+With ``workers > 1`` there are three ways to use the cores (:attr:`_Recurrent.threading`):
 
 - ``"rows"``: the batch rows are split into independent blocks whose time
   loops run in threads (the kernels and BLAS release the GIL), with no
@@ -33,14 +33,21 @@ With ``workers > 1`` there are two ways to use the cores (:attr:`_Recurrent.thre
   threads for the duration of the layer's forward and backward (set and
   restored around them, whatever limit the caller set), so every product,
   including the large weight-gradient ones, is one multi-threaded GEMM.
-- ``"auto"`` (default): ``"blas"`` from :data:`BLAS_THREADS_MIN_HIDDEN`
-  hidden units, ``"rows"`` below. Measured on 2 AVX-512 cores (LSTM training
-  steps, B=32, T=64, alternating in one process): with the machine nearly idle
-  (load ~1.5) BLAS threads were 1.32x faster than row blocks at H=256 and
-  1.30x at H=512; with it oversubscribed (load 9-12) they were 3-5x *slower*,
-  since BLAS threads meet at every step's GEMM and wait for a descheduled
-  partner (torch's OpenMP threads collapsed the same way). Set ``"rows"`` on
-  a machine shared with other jobs.
+- ``"units"`` (LSTM only): the hidden units are split among ``workers``
+  numba threads, which run the whole time loop without Python between steps
+  and meet once per step (:mod:`seqdl.nn.kernels.unit_threads`); the weight
+  gradients are GEMMs split over the same threads, and BLAS is held to one
+  thread inside the layer (and inside a language model's products around it).
+- ``"auto"`` (default): ``"units"`` for the LSTM, ``"blas"`` for the GRU and
+  RNN, from :data:`BLAS_THREADS_MIN_HIDDEN` hidden units; ``"rows"`` below.
+  Measured on 2 AVX-512 cores (LSTM training steps, B=32, T=64): with the
+  machine nearly idle (load ~1.5) BLAS threads were 1.32x faster than row
+  blocks at H=256 and 1.30x at H=512, and unit threads 1.13x faster than BLAS
+  threads at H=256 (34.0 against 38.6 ms per step); with the machine
+  oversubscribed (load 9-12) BLAS threads were 3-5x *slower* than row
+  blocks, since threads that meet at every step wait for a descheduled
+  partner (torch's OpenMP threads collapsed the same way, and unit threads
+  meet at every step too). Set ``"rows"`` on a machine shared with other jobs.
 
 With ``workers=1`` both are the same single-threaded loop.
 """
@@ -65,10 +72,12 @@ __all__ = ["GRU", "LSTM", "RNN"]
 
 #: Fewest batch rows worth a thread of their own.
 MIN_ROWS_PER_WORKER = 4
+#: Fewest hidden units worth a unit thread of their own.
+MIN_UNITS_PER_WORKER = 16
 #: Hidden size from which ``threading="auto"`` gives the cores to BLAS rather than to row blocks.
 BLAS_THREADS_MIN_HIDDEN = 128
 #: The values of :attr:`_Recurrent.threading`.
-THREADING = ("auto", "rows", "blas")
+THREADING = ("auto", "rows", "blas", "units")
 
 
 @lru_cache(maxsize=None)
@@ -77,6 +86,27 @@ def _blas_controller():
     from threadpoolctl import ThreadpoolController
 
     return ThreadpoolController()
+
+
+@lru_cache(maxsize=None)
+def _unit_threads():
+    """(the unit-thread kernels module, a ThreadpoolController that sees the BLAS numba calls), or None.
+
+    None when numba's threading layer is its fallback "workqueue", which two
+    Python threads must never enter at once (aborting the process): then the
+    LSTM uses BLAS threads instead. The controller is made after the kernels'
+    module has loaded SciPy's BLAS, so it can hold that library to one thread.
+    """
+    import numba
+    from threadpoolctl import ThreadpoolController
+
+    from .kernels import unit_threads
+
+    scratch = np.zeros((1, 1, 1), dtype=np.float32)
+    unit_threads.add_products_t(scratch[0], scratch[0], np.zeros((1, 1), dtype=np.float32), scratch)
+    if numba.threading_layer() not in ("omp", "tbb"):
+        return None
+    return unit_threads, ThreadpoolController()
 
 
 @lru_cache(maxsize=None)
@@ -109,6 +139,7 @@ class _Recurrent(Layer):
         #: How ``workers > 1`` threads are used: "rows", "blas" or "auto" (see the module docstring).
         self.threading = "auto"
         self._blas_threaded = False
+        self._unit_threaded = False
         #: The initialisation's and the dropout masks' random state.
         self.rng = make_rng(rng)
         rows = self.cell_class.gates * self.hidden_size
@@ -136,22 +167,64 @@ class _Recurrent(Layer):
 
     # -- threads --------------------------------------------------------------
     def uses_blas_threads(self) -> bool:
-        """True when ``workers > 1`` go to BLAS on whole-batch products rather than to row blocks."""
+        """True when ``workers > 1`` go to BLAS on whole-batch products rather than to row blocks or unit threads."""
+        return self._threading_mode() == "blas"
+
+    def uses_unit_threads(self) -> bool:
+        """True when ``workers > 1`` split the hidden units among numba threads (see the module docstring)."""
+        return self._threading_mode() == "units"
+
+    def _threading_mode(self) -> str:
+        """What ``workers`` and ``threading`` come to: "single", "rows", "blas" or "units"."""
         if self.threading not in THREADING:
             raise ParameterError("threading", f"must be one of {', '.join(THREADING)}, got {self.threading!r}")
+        if self.threading == "units" and self.cell_class is not LSTMLoop:
+            raise ParameterError("threading", f"'units' is implemented for the LSTM only, not {type(self).__name__}")
         if self.workers < 2:
-            return False
-        return self.threading == "blas" or (self.threading == "auto" and self.hidden_size >= BLAS_THREADS_MIN_HIDDEN)
+            return "single"
+        if self.threading in ("rows", "blas"):
+            return self.threading
+        if self.threading == "auto" and self.hidden_size < BLAS_THREADS_MIN_HIDDEN:
+            return "rows"
+        if self.cell_class is LSTMLoop and self.unit_parts() > 1 and _unit_threads() is not None:
+            return "units"
+        return "blas"
+
+    def unit_kernels(self):
+        """The module of numba kernels the unit threads run (:mod:`seqdl.nn.kernels.unit_threads`)."""
+        return _unit_threads()[0]
+
+    def unit_parts(self) -> int:
+        """Threads that share the hidden units: ``workers``, at most numba's threads and H / MIN_UNITS_PER_WORKER."""
+        import numba
+
+        return max(1, min(self.workers, numba.config.NUMBA_NUM_THREADS, self.hidden_size // MIN_UNITS_PER_WORKER))
 
     @contextlib.contextmanager
     def threads(self):
-        """The section where this layer's products run: BLAS on ``workers`` threads when :meth:`uses_blas_threads`.
+        """The section where this layer's products run: BLAS on ``workers`` threads when :meth:`uses_blas_threads`,
+        BLAS on one thread and numba on :meth:`unit_parts` threads when :meth:`uses_unit_threads`.
 
         Re-entrant; a caller (the language model) may wrap its own products
         around the layer's in it too.
         """
-        if self._blas_threaded or not self.uses_blas_threads():
+        mode = self._threading_mode()
+        if self._blas_threaded or self._unit_threaded or mode not in ("blas", "units"):
             yield
+            return
+        if mode == "units":
+            import numba
+
+            _, controller = _unit_threads()
+            self._unit_threaded = True
+            previous = numba.get_num_threads()
+            numba.set_num_threads(self.unit_parts())
+            try:
+                with controller.limit(limits=1, user_api="blas"):
+                    yield
+            finally:
+                numba.set_num_threads(previous)
+                self._unit_threaded = False
             return
         self._blas_threaded = True
         try:
@@ -174,15 +247,19 @@ class _Recurrent(Layer):
     def batch_blocks(self, n: int) -> list[tuple[int, int]]:
         """Blocks of batch rows, one per worker thread (each with at least MIN_ROWS_PER_WORKER rows).
 
-        One block when BLAS has the threads.
+        One block when BLAS or the unit threads have the cores.
         """
         parts = min(self.workers, n // MIN_ROWS_PER_WORKER)
-        if self._blas_threaded or parts <= 1:
+        if self._blas_threaded or self._unit_threaded or parts <= 1:
             return [(0, n)]
         return _blocks(n, parts)
 
     def matmul_rows(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
-        """out (+)= a @ b, computed in blocks of rows across the workers."""
+        """out (+)= a @ b, computed in blocks of rows across the workers (or split over the unit threads)."""
+        if self._unit_threaded:
+            self._unit_product(a, b, out, accumulate)
+            return
+
         def block(start, stop):
             product = a[start:stop] @ b
             if accumulate:
@@ -190,6 +267,26 @@ class _Recurrent(Layer):
             else:
                 out[start:stop] = product
         self.in_parallel(block, _blocks(a.shape[0], 1 if self._blas_threaded else self.workers))
+
+    def _unit_product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
+        """out (+)= a @ b on the unit threads: a transposed ``a`` (a weight gradient) splits K, else rows of ``a``."""
+        kernels, _ = _unit_threads()
+        parts, b = self.unit_parts(), np.ascontiguousarray(b)
+        if a.T.flags.c_contiguous:
+            if not accumulate:
+                out[...] = 0
+            kernels.add_products_t(a.T, b, out, np.empty((parts,) + out.shape, dtype=out.dtype))
+            return
+        a = np.ascontiguousarray(a)
+        if accumulate or not out.flags.c_contiguous:
+            product = np.empty(out.shape, dtype=out.dtype)
+            kernels.products(a, b, product, parts)
+            if accumulate:
+                out += product
+            else:
+                out[...] = product
+            return
+        kernels.products(a, b, out, parts)
 
     # -- states ---------------------------------------------------------------
     def _layer_states(self, state, n: int) -> list[tuple[np.ndarray, ...]]:

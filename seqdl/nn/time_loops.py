@@ -190,20 +190,29 @@ class LSTMLoop(TimeLoop):
         cs = np.empty_like(hs)
         tanh_c = np.empty((steps, n, hidden), dtype=dtype)
         hs[0], cs[0] = state
+        if self._unit_threads(steps):
+            parts, units = self._unit_split()
+            # Thread k's rows of W_hh: its units' slice of each of the four gate blocks.
+            w_parts = self.p("weight_hh").reshape(4, parts, units, hidden).transpose(1, 0, 2, 3)
+            self.owner.unit_kernels().lstm_forward_units(
+                pre, np.ascontiguousarray(w_parts.reshape(parts, 4 * units, hidden)), hs, cs, tanh_c,
+                np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units), dtype=dtype))
+        else:
+            def rows(a, b):
+                product = self.recurrent_rows(b - a, steps, dtype)
+                for t in range(steps):
+                    lstm_step_forward(pre[t, a:b], product(hs[t, a:b]), cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
+                                      tanh_c[t, a:b])
 
-        def rows(a, b):
-            product = self.recurrent_rows(b - a, steps, dtype)
-            for t in range(steps):
-                lstm_step_forward(pre[t, a:b], product(hs[t, a:b]), cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
-                                  tanh_c[t, a:b])
-
-        self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+            self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         if keep:
             self.gates_, self.hs, self.cs, self.tanh_c = pre, hs, cs, tanh_c
         return hs[1:], (hs[steps].copy(), cs[steps].copy())
 
     def back(self, g, grad_state):
         steps, n, hidden = g.shape
+        if self._unit_threads(steps):
+            return self._back_units(g, grad_state)
         dh = np.zeros((n, hidden), dtype=g.dtype)
         dc = np.zeros((n, hidden), dtype=g.dtype)
         if grad_state is not None:
@@ -222,6 +231,38 @@ class LSTMLoop(TimeLoop):
         self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         self.weight_gradients(dgates, dgates, self.hs[:-1])
         return dgates, (dh, dc)
+
+    def _unit_threads(self, steps: int) -> bool:
+        """Whether this loop runs on the owner's unit threads: inside its threads section, and not a decoder's
+        short loop (which stays on the one-thread path, so a row's bits do not depend on the batch)."""
+        return self.owner._unit_threaded and steps >= MIN_STEPS_FOR_COPY
+
+    def _unit_split(self) -> tuple[int, int]:
+        """(threads, units per thread) for the unit threads: ``unit_parts`` if it divides H, else fewer."""
+        parts = self.owner.unit_parts()
+        while self.hidden % parts:
+            parts -= 1
+        return parts, self.hidden // parts
+
+    def _back_units(self, g, grad_state):
+        """:meth:`back` on the unit threads (see :mod:`seqdl.nn.kernels.unit_threads`)."""
+        steps, n, hidden = g.shape
+        parts, units = self._unit_split()
+
+        def by_thread(a):  # (N, H) -> (P, N, U), each thread's units contiguous
+            return np.ascontiguousarray(a.reshape(n, parts, units).transpose(1, 0, 2))
+
+        dh = np.zeros((parts, n, units), dtype=g.dtype)
+        dc = np.zeros_like(dh)
+        if grad_state is not None:
+            dh += by_thread(grad_state[0])
+            dc += by_thread(grad_state[1])
+        dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
+        w_cols = np.ascontiguousarray(self.p("weight_hh").T.reshape(parts, units, 4 * hidden))
+        self.owner.unit_kernels().lstm_backward_units(self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g),
+                                                      w_cols, dh, dc, dgates, np.empty((parts, units, n), g.dtype))
+        self.weight_gradients(dgates, dgates, self.hs[:-1])
+        return dgates, tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
 
 
 class RNNLoop(TimeLoop):

@@ -258,6 +258,57 @@ def test_worker_threads_give_the_same_results(cls, threading):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+@pytest.mark.parametrize("layers,bias", [(1, True), (2, False)])
+def test_unit_threads_give_the_same_results(layers, bias):
+    """The LSTM's hidden units split over numba threads: same outputs, states and gradients as one thread,
+    for loops long enough to use them and for a decoder's short ones."""
+    rng = np.random.default_rng(12)
+    single = LSTM(3, 32, layers, bias, dtype=np.float64, rng=0)
+    threaded = LSTM(3, 32, layers, bias, dtype=np.float64, rng=0, workers=2)
+    threaded.threading = "units"
+    assert threaded.uses_unit_threads()
+    for steps in (7, 2):
+        x = rng.standard_normal((9, steps, 3))
+        state = tuple(rng.standard_normal((layers, 9, 32)) for _ in range(2))
+        grad_out = rng.standard_normal((9, steps, 32))
+        grad_state = tuple(rng.standard_normal((layers, 9, 32)) for _ in range(2))
+        for layer in (single, threaded):
+            layer.zero_grad()
+        out, final = threaded.forward(x, state)
+        out_1, final_1 = single.forward(x, state)
+        np.testing.assert_allclose(out, out_1, rtol=1e-13)
+        for ours, theirs in zip(final, final_1):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+        np.testing.assert_allclose(threaded.backward(grad_out, grad_state), single.backward(grad_out, grad_state),
+                                   rtol=1e-12)
+        for name, grad in single.grads.items():
+            np.testing.assert_allclose(threaded.grads[name], grad, rtol=1e-12, atol=1e-14)
+        for ours, theirs in zip(_parts(threaded.grad_state), _parts(single.grad_state)):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+def test_unit_threads_hold_blas_to_one_thread_inside_the_layer():
+    """threading="units" runs on numba's threads with every BLAS on one thread, restoring both afterwards."""
+    import numba
+    from threadpoolctl import threadpool_limits
+
+    layer = LSTM(3, 32, rng=0, workers=2)
+    layer.threading = "units"
+    seen = []
+    with threadpool_limits(2, user_api="blas"):
+        with layer.threads():
+            seen.append((_blas_threads(), numba.get_num_threads()))
+            with layer.threads():  # re-entrant
+                assert layer.batch_blocks(32) == [(0, 32)]
+        seen.append(_blas_threads())
+    assert seen == [(1, 2), 2]
+    assert not layer._unit_threaded
+    with pytest.raises(ParameterError, match="LSTM only"):
+        gru = GRU(3, 32, workers=2)
+        gru.threading = "units"
+        gru.forward(np.zeros((2, 5, 3)))
+
+
 def _blas_threads() -> int:
     from threadpoolctl import threadpool_info
 
@@ -282,7 +333,8 @@ def test_blas_threading_sets_blas_threads_only_inside_the_layer():
         seen.append(_blas_threads())
     assert seen == [2, 1]
     assert not layer._blas_threaded
-    assert LSTM(3, 128, workers=2).uses_blas_threads() and not LSTM(3, 128, workers=1).uses_blas_threads()
+    assert GRU(3, 128, workers=2).uses_blas_threads() and not GRU(3, 128, workers=1).uses_blas_threads()
+    assert LSTM(3, 128, workers=2).uses_unit_threads() and not LSTM(3, 128, workers=2).uses_blas_threads()
     layer.threading = "cores"
     with pytest.raises(ParameterError, match="threading"):
         layer.forward(np.zeros((2, 3, 3)))

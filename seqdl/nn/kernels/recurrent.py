@@ -73,15 +73,28 @@ def lstm_step_forward(gates, recurrent, c_prev, c, h, tanh_c):
     activated (i, f, g, o) on return; ``recurrent`` is ``h_prev @ W_hh^T``.
     Writes the new cell ``c``, hidden state ``h`` and ``tanh_c = tanh(c)``.
     """
+    lstm_units_forward(gates, recurrent, c_prev, c, h, tanh_c, 0, c.shape[1])
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def lstm_units_forward(gates, recurrent, c_prev, c, h, tanh_c, first, units):
+    """:func:`lstm_step_forward` for the hidden units ``first:first + units`` only (one thread's share).
+
+    ``gates``, ``c_prev``, ``c``, ``h`` and ``tanh_c`` are the whole (N, 4H)
+    and (N, H) arrays; ``recurrent`` (N, 4 * units) holds just these units'
+    four gate blocks of ``h_prev @ W_hh^T``.
+    """
     n, hidden = c.shape
+    last = first + units
     for b in range(n):
         # 1-D views per gate: with them LLVM vectorises the loop (2-D indexing
         # with offsets made it ~10x slower).
         row, rec = gates[b], recurrent[b]
-        gi_, gf_, gg_, go_ = row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden], row[3 * hidden:]
-        ri, rf, rg, ro = rec[:hidden], rec[hidden:2 * hidden], rec[2 * hidden:3 * hidden], rec[3 * hidden:]
-        cp, cb, hb, tb = c_prev[b], c[b], h[b], tanh_c[b]
-        for j in range(hidden):
+        gi_, gf_ = row[first:last], row[hidden + first:hidden + last]
+        gg_, go_ = row[2 * hidden + first:2 * hidden + last], row[3 * hidden + first:3 * hidden + last]
+        ri, rf, rg, ro = rec[:units], rec[units:2 * units], rec[2 * units:3 * units], rec[3 * units:4 * units]
+        cp, cb, hb, tb = c_prev[b][first:last], c[b][first:last], h[b][first:last], tanh_c[b][first:last]
+        for j in range(units):
             gi = fast_sigmoid(gi_[j] + ri[j])
             gf = fast_sigmoid(gf_[j] + rf[j])
             gg = fast_tanh(gg_[j] + rg[j])
@@ -103,13 +116,27 @@ def lstm_step_backward(gates, c_prev, tanh_c, grad_h_out, dh, dc, dgates):
     by the gradient into ``c_prev``. Writes the pre-activation gate gradients
     into ``dgates``.
     """
-    n, hidden = dc.shape
+    lstm_units_backward(gates, c_prev, tanh_c, grad_h_out, dh, dc, dgates, 0, dc.shape[1])
+
+
+@njit(cache=True, nogil=True, fastmath=FASTMATH, error_model="numpy")
+def lstm_units_backward(gates, c_prev, tanh_c, grad_h_out, dh, dc, dgates, first, units):
+    """:func:`lstm_step_backward` for the hidden units ``first:first + units`` only (one thread's share).
+
+    ``gates``, ``c_prev``, ``tanh_c``, ``grad_h_out`` and ``dgates`` are the
+    whole arrays; ``dh`` and ``dc`` (N, units) hold just these units.
+    """
+    n, hidden = c_prev.shape
+    last = first + units
     for b in range(n):
         row, drow = gates[b], dgates[b]
-        gi_, gf_, gg_, go_ = row[:hidden], row[hidden:2 * hidden], row[2 * hidden:3 * hidden], row[3 * hidden:]
-        di, df, dg, do = drow[:hidden], drow[hidden:2 * hidden], drow[2 * hidden:3 * hidden], drow[3 * hidden:]
-        cp, tb, gh, dhb, dcb = c_prev[b], tanh_c[b], grad_h_out[b], dh[b], dc[b]
-        for j in range(hidden):
+        gi_, gf_ = row[first:last], row[hidden + first:hidden + last]
+        gg_, go_ = row[2 * hidden + first:2 * hidden + last], row[3 * hidden + first:3 * hidden + last]
+        di, df = drow[first:last], drow[hidden + first:hidden + last]
+        dg, do = drow[2 * hidden + first:2 * hidden + last], drow[3 * hidden + first:3 * hidden + last]
+        cp, tb, gh = c_prev[b][first:last], tanh_c[b][first:last], grad_h_out[b][first:last]
+        dhb, dcb = dh[b], dc[b]
+        for j in range(units):
             gi, gf, gg, go, tc = gi_[j], gf_[j], gg_[j], go_[j], tb[j]
             dhv = gh[j] + dhb[j]
             dcv = dcb[j] + dhv * go * (1 - tc * tc)

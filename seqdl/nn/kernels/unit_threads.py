@@ -1,0 +1,114 @@
+"""The LSTM's time loops and the layer's GEMMs on numba's worker threads, the hidden units split among them.
+
+``threading="units"`` of :mod:`seqdl.nn.recurrent`: each of P threads owns
+H / P hidden units and, at every step, computes its units' four gate blocks of
+``h @ W_hh^T`` for the whole batch (one single-threaded BLAS GEMM of
+(4H/P, H) x (H, N)) and their cell update; the threads meet once per step,
+at the end of a parallel region, because the next step needs every unit of
+``h``. Backwards the same: each thread's columns of ``dgates @ W_hh``, then its
+units' gate derivatives. The weight gradients are GEMMs split over the same
+threads (:func:`add_products_t`, :func:`products`).
+
+Why it is faster than BLAS threads on each step's GEMM (2 AVX-512 cores,
+H=256, batch 32): a half-height GEMM runs near one core's full speed, where
+OpenBLAS barely gains from a second thread on the whole (1024 x 256) x
+(256 x 32) product; the cell kernel is split too; and there is no Python
+between the steps. Everything in this module runs on one pool of threads
+(numba's), with BLAS single-threaded: OpenBLAS's own threads keep spinning
+for a while after a threaded call, and beside them these loops ran 2-3x
+slower. Called from numba, ``np.dot`` is SciPy's BLAS, which the caller
+limits to one thread too (``scipy.linalg.cython_blas`` is imported here so
+that ``threadpoolctl`` sees the library before the first call).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls into it; see the module docstring)
+from numba import njit, prange
+
+from .recurrent import lstm_units_backward, lstm_units_forward
+
+
+@njit(cache=True, nogil=True)
+def _transpose_into(src, dst):
+    """dst = src.T for a small 2-D block (the GEMM's (rows, N) result back to the kernels' (N, rows))."""
+    for i in range(dst.shape[0]):
+        for j in range(dst.shape[1]):
+            dst[i, j] = src[j, i]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def lstm_forward_units(pre, w_parts, hs, cs, tanh_c, buffers, recurrent):
+    """The LSTM's forward time loop, thread k running units ``k*U:(k+1)*U`` (U = H / P).
+
+    ``pre`` (T, N, 4H): pre-activations, replaced by the activated gates;
+    ``w_parts`` (P, 4U, H): thread k's rows of W_hh (its units in each gate
+    block); ``hs``, ``cs`` (T+1, N, H) with the initial state in row 0 and
+    ``tanh_c`` (T, N, H) are written; ``buffers`` (P, 4U, N) and
+    ``recurrent`` (P, N, 4U) are scratch.
+    """
+    steps = pre.shape[0]
+    parts, rows, _ = w_parts.shape
+    units = rows // 4
+    for t in range(steps):
+        for k in prange(parts):
+            # W_k @ h^T (the long dimension first) and a transposed copy beat h @ W_k^T, as in RecurrentProduct.
+            np.dot(w_parts[k], hs[t].T, buffers[k])
+            _transpose_into(buffers[k], recurrent[k])
+            lstm_units_forward(pre[t], recurrent[k], cs[t], cs[t + 1], hs[t + 1], tanh_c[t], k * units, units)
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def lstm_backward_units(gates, cs, tanh_c, grad_out, w_cols, dh, dc, dgates, buffers):
+    """The LSTM's backward time loop, thread k running units ``k*U:(k+1)*U``.
+
+    ``w_cols`` (P, U, 4H): thread k's columns of W_hh, transposed; ``dh``,
+    ``dc`` (P, N, U): each thread's gradient into h and c, the final state's
+    on entry and the initial state's on return; ``dgates`` (T, N, 4H) is
+    written; ``buffers`` (P, U, N) is scratch.
+    """
+    steps = gates.shape[0]
+    parts, units, _ = w_cols.shape
+    for t in range(steps - 1, -1, -1):
+        for k in prange(parts):
+            if t < steps - 1:
+                np.dot(w_cols[k], dgates[t + 1].T, buffers[k])
+                _transpose_into(buffers[k], dh[k])
+            lstm_units_backward(gates[t], cs[t], tanh_c[t], grad_out[t], dh[k], dc[k], dgates[t], k * units, units)
+    for k in prange(parts):
+        np.dot(w_cols[k], dgates[0].T, buffers[k])
+        _transpose_into(buffers[k], dh[k])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def add_products_t(a, b, out, partials):
+    """``out += a.T @ b`` for C-contiguous a (K, M) and b (K, N), the K rows split over ``len(partials)`` threads.
+
+    ``partials`` (P, M, N) is scratch: each thread's product of its rows,
+    summed into ``out`` in thread order (so the result does not depend on
+    timing).
+    """
+    parts, depth = partials.shape[0], a.shape[0]
+    for p in prange(parts):
+        start, stop = p * depth // parts, (p + 1) * depth // parts
+        if stop > start:
+            np.dot(a[start:stop].T, b[start:stop], partials[p])
+        else:
+            partials[p][:] = 0
+    rows, cols = out.shape
+    for i in prange(rows):
+        for p in range(parts):
+            part = partials[p]
+            for j in range(cols):
+                out[i, j] += part[i, j]
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def products(a, b, out, parts):
+    """``out = a @ b`` for C-contiguous ``a`` (M, K) and ``out``, the M rows split over ``parts`` threads."""
+    rows = a.shape[0]
+    for p in prange(parts):
+        start, stop = p * rows // parts, (p + 1) * rows // parts
+        if stop > start:
+            np.dot(a[start:stop], b, out[start:stop])
