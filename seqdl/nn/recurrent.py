@@ -138,6 +138,10 @@ class _Recurrent(Layer):
         self.workers = max(1, int(workers))
         #: How ``workers > 1`` threads are used: "rows", "blas" or "auto" (see the module docstring).
         self.threading = "auto"
+        #: Whether ``threading="auto"`` may choose unit threads. Inside them the caller's products around the
+        #: layer (in :meth:`threads`) run on one BLAS thread, so a caller whose own products outweigh the
+        #: layer's, like a word-level language model's output layer, turns this off.
+        self.auto_units = True
         self._blas_threaded = False
         self._unit_threaded = False
         #: The initialisation's and the dropout masks' random state.
@@ -186,6 +190,8 @@ class _Recurrent(Layer):
             return self.threading
         if self.threading == "auto" and self.hidden_size < BLAS_THREADS_MIN_HIDDEN:
             return "rows"
+        if self.threading == "auto" and not self.auto_units:
+            return "blas"
         if self.cell_class is LSTMLoop and self.unit_parts() > 1 and _unit_threads() is not None:
             return "units"
         return "blas"

@@ -178,6 +178,25 @@ def test_worker_threads_train_the_same_model():
     np.testing.assert_allclose(histories[1].val_loss, histories[0].val_loss, rtol=1e-5)
 
 
+def test_unit_threads_train_the_same_model_and_leave_large_vocabularies_to_blas():
+    """A character model's LSTM at workers=2 runs on unit threads with the same losses as one thread; a
+    vocabulary larger than ~0.8 H L keeps BLAS threads, since its output products would run on one."""
+    text = _repetitive_text(20)
+    histories = []
+    for workers in (1, 2):
+        model = LanguageModel(TokenVocabulary.from_tokens(split_tokens(text, "char"), "char"), 8, 128, seed=5,
+                              workers=workers)
+        assert model.rnn.uses_unit_threads() == (workers == 2)
+        ids = model.vocab.ids(split_tokens(text, "char"))
+        config = TrainConfig(seq_len=8, batch_size=8, lr=1e-2, steps=5, workers=workers)
+        histories.append(train(model, ids[:-60], ids[-60:], config))
+    np.testing.assert_allclose(histories[1].train_loss, histories[0].train_loss, rtol=1e-5)
+    np.testing.assert_allclose(histories[1].val_loss, histories[0].val_loss, rtol=1e-5)
+    words = TokenVocabulary.from_tokens([f"w{i}" for i in range(200)], "word")
+    large = LanguageModel(words, 8, 128, workers=2)
+    assert large.rnn.uses_blas_threads() and not large.rnn.uses_unit_threads()
+
+
 @pytest.mark.parametrize("change", [{"tokens": list(range(20))}, {"level": "byte"}, {"embedding_dim": "wide"}])
 def test_corrupt_header_is_a_model_file_error(tmp_path, change):
     from seqdl.io import load_npz
