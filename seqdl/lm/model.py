@@ -103,6 +103,7 @@ class LanguageModel:
             self.output = _TiedDense(self.embedding, dtype, self.rng)
         else:
             self.output = Dense(self.hidden_size, len(vocab), dtype=dtype, rng=self.rng)
+        self.output.matmul = self.rnn.matmul_rows  # the output products on the recurrent layer's threads
         self._drop_in = Dropout(self.dropout, rng=self.rng)
         self._drop_out = Dropout(self.dropout, rng=self.rng)
         self.layers = [self.embedding, self.rnn, self.output]

@@ -43,21 +43,36 @@ class Dense(Layer):
         """Where the weight's gradient accumulates."""
         return self.grads["weight"]
 
+    #: ``matmul(a, b, out, accumulate)`` computing ``out (+)= a @ b``, or None for numpy's ``@``. A language
+    #: model hands its output layer the recurrent layer's :meth:`~seqdl.nn.recurrent.LSTM.matmul_rows`, so
+    #: the output products run on the same threads as the recurrence.
+    matmul = None
+
     def forward(self, x, training=False):
         x = self.cast_input(x)
         self.expect(x, tuple(range(1, 8)), "(*, in_features)", **{f"a{max(x.ndim - 1, 0)}": self.in_features})
         self._x = x.reshape(-1, self.in_features)
-        y = self._x @ self.weight.T
+        if self.matmul is None:
+            y = self._x @ self.weight.T
+        else:
+            y = np.empty((self._x.shape[0], self.out_features), dtype=np.result_type(self._x, self.weight))
+            self.matmul(self._x, self.weight.T, y, False)
         if self.bias:
             y += self.params["bias"]
         return y.reshape(*x.shape[:-1], self.out_features)
 
     def backward(self, grad_out):
         g = np.ascontiguousarray(grad_out, dtype=self.dtype).reshape(-1, self.out_features)
-        self.weight_grad[...] += g.T @ self._x
+        if self.matmul is None:
+            self.weight_grad[...] += g.T @ self._x
+            dx = g @ self.weight
+        else:
+            self.matmul(g.T, self._x, self.weight_grad, True)
+            dx = np.empty((g.shape[0], self.in_features), dtype=np.result_type(g, self.weight))
+            self.matmul(g, self.weight, dx, False)
         if self.bias:
             self.grads["bias"] += g.sum(axis=0)
-        return (g @ self.weight).reshape(*grad_out.shape[:-1], self.in_features)
+        return dx.reshape(*grad_out.shape[:-1], self.in_features)
 
 
 class Flatten(Layer):

@@ -267,17 +267,18 @@ class _Recurrent(Layer):
             return
 
         def block(start, stop):
-            product = a[start:stop] @ b
             if accumulate:
-                out[start:stop] += product
+                out[start:stop] += a[start:stop] @ b
             else:
-                out[start:stop] = product
+                np.matmul(a[start:stop], b, out=out[start:stop])
         self.in_parallel(block, _blocks(a.shape[0], 1 if self._blas_threaded else self.workers))
 
     def _unit_product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
         """out (+)= a @ b on the unit threads: a transposed ``a`` (a weight gradient) splits K, else rows of ``a``."""
         kernels, _ = _unit_threads()
-        parts, b = self.unit_parts(), np.ascontiguousarray(b)
+        parts = self.unit_parts()
+        if not (b.flags.c_contiguous or b.flags.f_contiguous):
+            b = np.ascontiguousarray(b)
         if a.T.flags.c_contiguous:
             if not accumulate:
                 out[...] = 0
