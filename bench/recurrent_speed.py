@@ -142,7 +142,7 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=1)
     parser.add_argument("--steps", type=int, default=400)
     parser.add_argument("--round", type=int, default=25, help="steps per alternating round")
-    parser.add_argument("--threading", choices=["auto", "rows", "blas"], default="auto",
+    parser.add_argument("--threading", choices=["auto", "rows", "blas", "units"], default="auto",
                         help="seqdl's use of workers > 1 (see seqdl.nn.recurrent)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--clock-ghz", type=float, default=None)

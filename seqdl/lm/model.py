@@ -95,9 +95,10 @@ class LanguageModel:
         self.embedding = Embedding(len(vocab), self.embedding_dim, dtype=dtype, rng=self.rng)
         self.rnn = CELLS[cell](self.embedding_dim, self.hidden_size, self.num_layers, dropout=self.dropout,
                                dtype=dtype, rng=self.rng, workers=workers)
-        # Unit threads make the recurrence ~20% faster but hold the output layer's products to one BLAS thread:
-        # worth it while those are smaller than ~0.4 of the recurrent layers' (3VH against 12H^2 L FLOPs per token
-        # on two threads: V <= 0.8 H L), i.e. for character-level models.
+        # Unit threads made whole LSTM training steps 1.13x faster (H=256, V=65, 2 workers) but leave BLAS one
+        # thread around the layer. An estimate from multiply-add counts, not measured: they stay ahead while
+        # the output layer's 3VH per token is at most ~0.2 of the recurrent layers' 12H^2 L, V <= 0.8 H L,
+        # i.e. for character-level models; a word-level model keeps BLAS threads.
         self.rnn.auto_units = 5 * len(vocab) <= 4 * self.hidden_size * self.num_layers
         if self.tie_weights:
             self.output = _TiedDense(self.embedding, dtype, self.rng)
@@ -155,14 +156,14 @@ class LanguageModel:
         input, which saves three large matrix products per batch and gives
         the same result.
         """
-        with self.rnn.threads():  # re-entrant: the output projection gets the BLAS threads too
+        with self.rnn.threads():  # re-entrant: the output projection runs on the layer's threads too
             x, state = self.forward_hidden(ids, state, training)
             return self.output.forward(x, training=training), state
 
     def forward_hidden(self, ids: np.ndarray, state=None, training: bool = False):
         """``(the output layer's input (N, T, hidden), final state)``: :meth:`forward` without the output layer."""
         ids = self._check_ids(ids)
-        # With BLAS-threaded recurrent layers (workers > 1), the projections here use the threads too.
+        # With threaded recurrent layers (workers > 1), the projections here run under the same threads section.
         with self.rnn.threads():
             return self._forward(ids, state, training)
 

@@ -49,7 +49,13 @@ With ``workers > 1`` there are three ways to use the cores (:attr:`_Recurrent.th
   partner (torch's OpenMP threads collapsed the same way, and unit threads
   meet at every step too). Set ``"rows"`` on a machine shared with other jobs.
 
-With ``workers=1`` both are the same single-threaded loop.
+With ``workers=1`` all are the same single-threaded loop. The threading
+state lives on the layer, not per Python thread: one model must not be
+trained or run from two Python threads at once.
+
+Unit threads are numba's OpenMP threads, which do not survive ``fork()``: a
+process forked after this one started them uses BLAS threads instead (numba
+would terminate it otherwise).
 """
 
 from __future__ import annotations
@@ -57,6 +63,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import math
+import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 
@@ -74,7 +82,7 @@ __all__ = ["GRU", "LSTM", "RNN"]
 MIN_ROWS_PER_WORKER = 4
 #: Fewest hidden units worth a unit thread of their own.
 MIN_UNITS_PER_WORKER = 16
-#: Hidden size from which ``threading="auto"`` gives the cores to BLAS rather than to row blocks.
+#: Hidden size from which ``threading="auto"`` gives the cores to unit or BLAS threads rather than to row blocks.
 BLAS_THREADS_MIN_HIDDEN = 128
 #: The values of :attr:`_Recurrent.threading`.
 THREADING = ("auto", "rows", "blas", "units")
@@ -88,15 +96,28 @@ def _blas_controller():
     return ThreadpoolController()
 
 
-@lru_cache(maxsize=None)
+_unit_threads_lock = threading.Lock()
+#: Set in a child forked after this process started unit threads (see the module docstring).
+_forked_from_unit_threads = False
+
+
 def _unit_threads():
     """(the unit-thread kernels module, a ThreadpoolController that sees the BLAS numba calls), or None.
 
     None when numba's threading layer is its fallback "workqueue", which two
-    Python threads must never enter at once (aborting the process): then the
-    LSTM uses BLAS threads instead. The controller is made after the kernels'
-    module has loaded SciPy's BLAS, so it can hold that library to one thread.
+    Python threads must never enter at once (aborting the process), or in a
+    child forked after unit threads started: then the LSTM uses BLAS threads
+    instead. The controller is made after the kernels' module has loaded
+    SciPy's BLAS, so it can hold that library to one thread.
     """
+    if _forked_from_unit_threads:
+        return None
+    with _unit_threads_lock:  # the first call runs a parallel kernel, which workqueue must not see twice at once
+        return _start_unit_threads()
+
+
+@lru_cache(maxsize=None)
+def _start_unit_threads():
     import numba
     from threadpoolctl import ThreadpoolController
 
@@ -107,6 +128,15 @@ def _unit_threads():
     if numba.threading_layer() not in ("omp", "tbb"):
         return None
     return unit_threads, ThreadpoolController()
+
+
+def _after_fork_in_child() -> None:
+    global _forked_from_unit_threads
+    if _start_unit_threads.cache_info().currsize:
+        _forked_from_unit_threads = True
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @lru_cache(maxsize=None)
@@ -136,7 +166,7 @@ class _Recurrent(Layer):
         self.bias, self.dropout = bool(bias), float(dropout)
         #: Threads for the time loops and weight-gradient products.
         self.workers = max(1, int(workers))
-        #: How ``workers > 1`` threads are used: "rows", "blas" or "auto" (see the module docstring).
+        #: How ``workers > 1`` threads are used: "auto", "rows", "blas" or "units" (see the module docstring).
         self.threading = "auto"
         #: Whether ``threading="auto"`` may choose unit threads. Inside them the caller's products around the
         #: layer (in :meth:`threads`) run on one BLAS thread, so a caller whose own products outweigh the
@@ -201,10 +231,14 @@ class _Recurrent(Layer):
         return _unit_threads()[0]
 
     def unit_parts(self) -> int:
-        """Threads that share the hidden units: ``workers``, at most numba's threads and H / MIN_UNITS_PER_WORKER."""
+        """Threads that share the hidden units: the most, up to ``workers`` and numba's threads, that divide H
+        into blocks of at least MIN_UNITS_PER_WORKER units (1: no unit threads)."""
         import numba
 
-        return max(1, min(self.workers, numba.config.NUMBA_NUM_THREADS, self.hidden_size // MIN_UNITS_PER_WORKER))
+        parts = max(1, min(self.workers, numba.config.NUMBA_NUM_THREADS, self.hidden_size // MIN_UNITS_PER_WORKER))
+        while self.hidden_size % parts:
+            parts -= 1
+        return parts
 
     @contextlib.contextmanager
     def threads(self):
@@ -222,9 +256,9 @@ class _Recurrent(Layer):
             import numba
 
             _, controller = _unit_threads()
-            self._unit_threaded = True
             previous = numba.get_num_threads()
             numba.set_num_threads(self.unit_parts())
+            self._unit_threaded = True
             try:
                 with controller.limit(limits=1, user_api="blas"):
                     yield

@@ -3,7 +3,9 @@
 A cell runs the recurrence of one layer of the stack over a time-major
 sequence (T, N, ...) and back: per step ``h @ W_hh^T`` (in BLAS, or for a few
 rows in a numba kernel, see :class:`RecurrentProduct`) plus one fused Numba
-kernel, and the weight gradients as single GEMMs after the backward loop. It keeps the forward caches its backward needs; the parameters and
+kernel, and the weight gradients as GEMMs after the backward loop (one, or
+split over the owner's threads). With unit threads the LSTM's whole loop is
+one numba call instead (:mod:`seqdl.nn.kernels.unit_threads`). It keeps the forward caches its backward needs; the parameters and
 gradients live in the owning layer's dicts under torch's names
 (``weight_ih_l0``...), and the owner supplies the worker threads.
 """
@@ -117,6 +119,9 @@ class TimeLoop:
             pre = times_transpose(flat, w_ih)
         elif steps * n <= FEW_ROWS:  # the long dimension first, as in RecurrentProduct
             pre = np.ascontiguousarray((w_ih @ flat.T).T)
+        elif self.owner._unit_threaded:  # BLAS has one thread there; split the rows over the unit threads
+            pre = np.empty((steps * n, w_ih.shape[0]), dtype=np.result_type(flat, w_ih))
+            self.owner.matmul_rows(flat, w_ih.T, pre, False)
         else:
             pre = flat @ w_ih.T
         bias = self.input_bias()
@@ -238,10 +243,8 @@ class LSTMLoop(TimeLoop):
         return self.owner._unit_threaded and steps >= MIN_STEPS_FOR_COPY
 
     def _unit_split(self) -> tuple[int, int]:
-        """(threads, units per thread) for the unit threads: ``unit_parts`` if it divides H, else fewer."""
+        """(threads, units per thread) for the unit threads."""
         parts = self.owner.unit_parts()
-        while self.hidden % parts:
-            parts -= 1
         return parts, self.hidden // parts
 
     def _back_units(self, g, grad_state):

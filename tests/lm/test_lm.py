@@ -178,6 +178,8 @@ def test_worker_threads_train_the_same_model():
     np.testing.assert_allclose(histories[1].val_loss, histories[0].val_loss, rtol=1e-5)
 
 
+@pytest.mark.skipif("LanguageModel(TokenVocabulary.from_tokens(list('ab'), 'char'), 8, 128, workers=2).rnn.unit_parts() < 2",
+                    reason="one numba thread")
 def test_unit_threads_train_the_same_model_and_leave_large_vocabularies_to_blas():
     """A character model's LSTM at workers=2 runs on unit threads with the same losses as one thread; a
     vocabulary larger than ~0.8 H L keeps BLAS threads, since its output products would run on one."""

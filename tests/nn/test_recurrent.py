@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from seqdl.errors import ParameterError, ShapeError
 from seqdl.nn import GRU, LSTM, RNN, Layer, gradcheck
 from seqdl.nn.gradcheck import numeric_gradient
 from seqdl.nn.kernels.recurrent import lstm_step_forward
+from seqdl.nn.recurrent import _unit_threads
 
 KINDS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn": (RNN, {}), "relu": (RNN, {"nonlinearity": "relu"})}
 
@@ -258,6 +261,16 @@ def test_worker_threads_give_the_same_results(cls, threading):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+def _unit_threads_available() -> bool:
+    """Whether this machine can run unit threads at all (two numba threads, a thread-safe threading layer)."""
+    return LSTM(3, 32, rng=0, workers=2).unit_parts() > 1 and _unit_threads() is not None
+
+
+needs_unit_threads = pytest.mark.skipif("not _unit_threads_available()",
+                                        reason="one numba thread, or numba's workqueue threading layer")
+
+
+@needs_unit_threads
 @pytest.mark.parametrize("layers,bias", [(1, True), (2, False)])
 def test_unit_threads_give_the_same_results(layers, bias):
     """The LSTM's hidden units split over numba threads: same outputs, states and gradients as one thread,
@@ -287,6 +300,7 @@ def test_unit_threads_give_the_same_results(layers, bias):
             np.testing.assert_allclose(ours, theirs, rtol=1e-12)
 
 
+@needs_unit_threads
 def test_unit_threads_hold_blas_to_one_thread_inside_the_layer():
     """threading="units" runs on numba's threads with every BLAS on one thread, restoring both afterwards."""
     import numba
@@ -307,6 +321,29 @@ def test_unit_threads_hold_blas_to_one_thread_inside_the_layer():
         gru = GRU(3, 32, workers=2)
         gru.threading = "units"
         gru.forward(np.zeros((2, 5, 3)))
+
+
+@needs_unit_threads
+def test_a_child_forked_after_unit_threads_started_uses_blas_threads():
+    """GNU OpenMP's threads do not survive fork(): numba would terminate a child that used them."""
+    layer = LSTM(3, 32, rng=0, workers=2)
+    layer.threading = "units"
+    x = np.random.default_rng(0).standard_normal((4, 6, 3)).astype(np.float32)
+    expected = layer.forward(x)[0]  # starts the unit threads here
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: report, never return into pytest
+        try:
+            ok = np.allclose(layer.forward(x)[0], expected, rtol=1e-5) and not layer.uses_unit_threads()
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    _, status = os.waitpid(pid, 0)
+    assert (answer, os.waitstatus_to_exitcode(status)) == (b"1", 0)
+    assert layer.uses_unit_threads()  # the parent keeps them
 
 
 def _blas_threads() -> int:
@@ -334,7 +371,10 @@ def test_blas_threading_sets_blas_threads_only_inside_the_layer():
     assert seen == [2, 1]
     assert not layer._blas_threaded
     assert GRU(3, 128, workers=2).uses_blas_threads() and not GRU(3, 128, workers=1).uses_blas_threads()
-    assert LSTM(3, 128, workers=2).uses_unit_threads() and not LSTM(3, 128, workers=2).uses_blas_threads()
+    if _unit_threads_available():
+        assert LSTM(3, 128, workers=2).uses_unit_threads() and not LSTM(3, 128, workers=2).uses_blas_threads()
+        # An odd H does not split in two: BLAS threads rather than a unit loop on one thread.
+        assert LSTM(3, 129, workers=2).uses_blas_threads()
     layer.threading = "cores"
     with pytest.raises(ParameterError, match="threading"):
         layer.forward(np.zeros((2, 3, 3)))
