@@ -49,7 +49,8 @@ def parse_cluster(spec: str) -> tuple[str, int | str]:
 
 #: Dask settings for the ``local:N`` cluster, whose workers share this machine's cores with the training:
 #: no work stealing (every training task is pinned to its worker), no statistical profiler, and the
-#: event-loop tick and system monitor at 1 s and 5 s instead of 20 ms and 0.5 s (an idle 2-worker cluster
+#: event-loop tick and system monitor at 1 s and 5 s instead of 20 ms and 0.5 s, no dashboard (the
+#: scheduler's HTTP server still answers, on a random loopback port) (an idle 2-worker cluster
 #: used ~9 % of a core with Dask's defaults and ~1 % with these). And malloc keeps freed memory for reuse
 #: (arrays up to 32 MB from its heap, up to 256 MB kept) where Dask's default (MALLOC_TRIM_THRESHOLD_=64 KB)
 #: hands every array back to the kernel: each round allocates several weight-sized arrays, and on a virtual
@@ -83,7 +84,8 @@ def connect(spec: str, timeout: float | None = None) -> Iterator:
         workers = value or _cores()
         with dask.config.set(LOCAL_CLUSTER_CONFIG), \
                 distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                                         dashboard_address=None, silence_logs=40) as cluster, \
+                                         dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
+                                         silence_logs=40) as cluster, \
                 distributed.Client(cluster) as client:
             yield client
         return

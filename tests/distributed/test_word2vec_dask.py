@@ -127,3 +127,17 @@ def test_tasks_may_train_with_several_threads(client, tmp_path, demo_corpus):
 def test_token_lists_cannot_be_trained_on_a_cluster(client):
     with pytest.raises(TypeError, match="reads the corpus on the workers"):
         seqdl.Word2Vec(**SMALL).train([["a", "b"], ["c", "d"]], client=client)
+
+
+def test_the_local_cluster_listens_on_loopback_only_and_keeps_freed_memory(client):
+    """local:N binds nothing but 127.0.0.1 (its scheduler's HTTP server included), and its workers run with
+    malloc keeping freed memory while keeping Dask's one-thread BLAS/OpenMP settings."""
+    import psutil
+
+    me = psutil.Process()
+    listening = [conn.laddr.ip for process in (me, *me.children(recursive=True))
+                 for conn in getattr(process, "net_connections", process.connections)(kind="tcp")
+                 if conn.status == psutil.CONN_LISTEN]
+    assert listening and set(listening) == {"127.0.0.1"}
+    environments = client.run(lambda: (os.environ.get("MALLOC_TRIM_THRESHOLD_"), os.environ.get("OMP_NUM_THREADS")))
+    assert set(environments.values()) == {(str(256 << 20), "1")}
