@@ -66,6 +66,28 @@ LOCAL_CLUSTER_CONFIG = {
 
 
 @contextlib.contextmanager
+def _environment_kept(names):
+    """Restore ``os.environ``'s ``names`` (or their absence) on exit.
+
+    Dask's nannies, which run in this process for a ``LocalCluster``, write
+    the workers' variables (``pre-spawn-environ``: one BLAS/OpenMP thread,
+    the malloc settings above) into this process's environment, where every
+    later subprocess would inherit them.
+    """
+    import os
+
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+@contextlib.contextmanager
 def connect(spec: str, timeout: float | None = None) -> Iterator:
     """A ``distributed.Client`` for ``spec``; closed (and a local cluster stopped) on exit.
 
@@ -83,6 +105,7 @@ def connect(spec: str, timeout: float | None = None) -> Iterator:
 
         workers = value or _cores()
         with dask.config.set(LOCAL_CLUSTER_CONFIG), \
+                _environment_kept(dask.config.get("distributed.nanny.pre-spawn-environ")), \
                 distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                                          dashboard_address="127.0.0.1:0", scheduler_kwargs={"dashboard": False},
                                          silence_logs=40) as cluster, \

@@ -129,6 +129,17 @@ def test_token_lists_cannot_be_trained_on_a_cluster(client):
         seqdl.Word2Vec(**SMALL).train([["a", "b"], ["c", "d"]], client=client)
 
 
+def test_the_local_cluster_leaves_the_callers_environment_as_it_was(monkeypatch):
+    """Dask's nannies write the workers' variables into this process's environment; connect puts them back."""
+    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "12345")
+    for name in ("MALLOC_MMAP_THRESHOLD_", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    with connect("local:1") as one:
+        assert set(one.run(lambda: os.environ.get("OMP_NUM_THREADS")).values()) == {"1"}
+    assert os.environ.get("MALLOC_TRIM_THRESHOLD_") == "12345"
+    assert "MALLOC_MMAP_THRESHOLD_" not in os.environ and "OMP_NUM_THREADS" not in os.environ
+
+
 def test_the_local_cluster_listens_on_loopback_only_and_keeps_freed_memory(client):
     """local:N binds nothing but 127.0.0.1 (its scheduler's HTTP server included), and its workers run with
     malloc keeping freed memory while keeping Dask's one-thread BLAS/OpenMP settings."""
