@@ -248,8 +248,11 @@ class _Recurrent(Layer):
         Re-entrant; a caller (the language model) may wrap its own products
         around the layer's in it too.
         """
+        if self._blas_threaded or self._unit_threaded:  # re-entered: the outer section holds the threads
+            yield
+            return
         mode = self._threading_mode()
-        if self._blas_threaded or self._unit_threaded or mode not in ("blas", "units"):
+        if mode not in ("blas", "units"):
             yield
             return
         if mode == "units":
