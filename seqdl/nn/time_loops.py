@@ -145,13 +145,16 @@ class TimeLoop:
         """The cell's update from pre-activations and ``h @ W_hh^T`` (both (N, G*H), ``pre`` overwritten)."""
         raise NotImplementedError
 
-    def weight_gradients(self, dpre: np.ndarray, drec: np.ndarray, h_prev: np.ndarray) -> None:
-        """Accumulate ``weight_hh`` and bias gradients; ``drec`` is dpre except for the GRU's n block."""
+    def weight_gradients(self, dpre: np.ndarray, drec: np.ndarray, h_prev: np.ndarray, bias_sums=None) -> None:
+        """Accumulate ``weight_hh`` and bias gradients; ``drec`` is dpre except for the GRU's n block.
+
+        ``bias_sums``: dpre's column sums when the caller has them already (the LSTM's unit threads).
+        """
         steps, n, rows = dpre.shape
         flat_rec = drec.reshape(steps * n, rows)
         self.owner.matmul_rows(flat_rec.T, h_prev.reshape(steps * n, self.hidden), self.g("weight_hh"), True)
         if self.owner.bias:
-            db_ih = dpre.reshape(steps * n, rows).sum(axis=0)
+            db_ih = dpre.reshape(steps * n, rows).sum(axis=0) if bias_sums is None else bias_sums
             self.g("bias_ih")[...] += db_ih
             self.g("bias_hh")[...] += db_ih if drec is dpre else flat_rec.sum(axis=0)
 
@@ -197,11 +200,12 @@ class LSTMLoop(TimeLoop):
         hs[0], cs[0] = state
         if self._unit_threads(steps):
             parts, units = self._unit_split()
-            # Thread k's rows of W_hh: its units' slice of each of the four gate blocks.
-            w_parts = self.p("weight_hh").reshape(4, parts, units, hidden).transpose(1, 0, 2, 3)
+            w_parts = np.empty((parts, 4 * units, hidden), dtype=dtype)  # thread k's rows of W_hh, for backward too
             self.owner.unit_kernels().lstm_forward_units(
-                pre, np.ascontiguousarray(w_parts.reshape(parts, 4 * units, hidden)), hs, cs, tanh_c,
+                pre, self.p("weight_hh"), hs, cs, tanh_c, w_parts,
                 np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units), dtype=dtype))
+            if keep:
+                self.w_parts_ = w_parts
         else:
             def rows(a, b):
                 product = self.recurrent_rows(b - a, steps, dtype)
@@ -210,6 +214,8 @@ class LSTMLoop(TimeLoop):
                                       tanh_c[t, a:b])
 
             self.owner.in_parallel(rows, self.owner.batch_blocks(n))
+            if keep:
+                self.w_parts_ = None
         if keep:
             self.gates_, self.hs, self.cs, self.tanh_c = pre, hs, cs, tanh_c
         return hs[1:], (hs[steps].copy(), cs[steps].copy())
@@ -261,13 +267,16 @@ class LSTMLoop(TimeLoop):
             dh += by_thread(grad_state[0])
             dc += by_thread(grad_state[1])
         dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
-        # Thread k's rows of W_hh (its units' slice of each gate block), transposed: (P, H, 4U).
-        w_rows_t = self.p("weight_hh").reshape(4, parts, units, hidden).transpose(1, 3, 0, 2)
+        w_parts = self.w_parts_
+        if w_parts is None or w_parts.shape[0] != parts:  # the forward ran on another path (threading changed)
+            w_parts = np.ascontiguousarray(self.p("weight_hh").reshape(4, parts, units, hidden).transpose(1, 0, 2, 3)
+                                           .reshape(parts, 4 * units, hidden))
+        bias_sums = np.zeros(4 * hidden if self.owner.bias else 0, dtype=g.dtype)
         self.owner.unit_kernels().lstm_backward_units(
-            self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g),
-            np.ascontiguousarray(w_rows_t.reshape(parts, hidden, 4 * units)), dh, dc, dgates,
-            np.empty((parts, n, 4 * units), g.dtype), np.empty((2, parts, hidden, n), g.dtype))
-        self.weight_gradients(dgates, dgates, self.hs[:-1])
+            self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), w_parts, dh, dc, dgates, bias_sums,
+            np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, n, 4 * units), g.dtype),
+            np.empty((2, parts, hidden, n), g.dtype))
+        self.weight_gradients(dgates, dgates, self.hs[:-1], bias_sums)
         return dgates, tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
 
 

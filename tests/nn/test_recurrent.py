@@ -271,33 +271,50 @@ needs_unit_threads = pytest.mark.skipif("not _unit_threads_available()",
 
 
 @needs_unit_threads
-@pytest.mark.parametrize("layers,bias", [(1, True), (2, False)])
-def test_unit_threads_give_the_same_results(layers, bias):
+@pytest.mark.parametrize("layers,bias,hidden", [(1, True, 32), (2, False, 32), (1, True, 34)])
+def test_unit_threads_give_the_same_results(layers, bias, hidden):
     """The LSTM's hidden units split over numba threads: same outputs, states and gradients as one thread,
-    for loops long enough to use them and for a decoder's short ones."""
+    for loops long enough to use them and for a decoder's short ones (34 units: 17 a thread, so a thread's
+    68 gate rows are no multiple of the kernels' blocks of 8)."""
     rng = np.random.default_rng(12)
-    single = LSTM(3, 32, layers, bias, dtype=np.float64, rng=0)
-    threaded = LSTM(3, 32, layers, bias, dtype=np.float64, rng=0, workers=2)
+    single = LSTM(3, hidden, layers, bias, dtype=np.float64, rng=0)
+    threaded = LSTM(3, hidden, layers, bias, dtype=np.float64, rng=0, workers=2)
     threaded.threading = "units"
     assert threaded.uses_unit_threads()
     for steps in (7, 2):
         x = rng.standard_normal((9, steps, 3))
-        state = tuple(rng.standard_normal((layers, 9, 32)) for _ in range(2))
-        grad_out = rng.standard_normal((9, steps, 32))
-        grad_state = tuple(rng.standard_normal((layers, 9, 32)) for _ in range(2))
+        state = tuple(rng.standard_normal((layers, 9, hidden)) for _ in range(2))
+        grad_out = rng.standard_normal((9, steps, hidden))
+        grad_state = tuple(rng.standard_normal((layers, 9, hidden)) for _ in range(2))
         for layer in (single, threaded):
             layer.zero_grad()
         out, final = threaded.forward(x, state)
         out_1, final_1 = single.forward(x, state)
-        np.testing.assert_allclose(out, out_1, rtol=1e-13)
+        np.testing.assert_allclose(out, out_1, rtol=1e-13, atol=1e-15)
         for ours, theirs in zip(final, final_1):
-            np.testing.assert_allclose(ours, theirs, rtol=1e-13)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(threaded.backward(grad_out, grad_state), single.backward(grad_out, grad_state),
-                                   rtol=1e-12)
+                                   rtol=1e-12, atol=1e-15)
         for name, grad in single.grads.items():
             np.testing.assert_allclose(threaded.grads[name], grad, rtol=1e-12, atol=1e-14)
         for ours, theirs in zip(_parts(threaded.grad_state), _parts(single.grad_state)):
-            np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+            np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@needs_unit_threads
+def test_unit_threads_backward_after_a_forward_on_another_path():
+    """A forward on BLAS threads, then ``threading="units"`` before backward: the same gradients as one thread."""
+    rng = np.random.default_rng(5)
+    single = LSTM(3, 32, dtype=np.float64, rng=0)
+    threaded = LSTM(3, 32, dtype=np.float64, rng=0, workers=2)
+    x, grad_out = rng.standard_normal((4, 6, 3)), rng.standard_normal((4, 6, 32))
+    threaded.threading = "blas"
+    threaded.forward(x)
+    threaded.threading = "units"
+    single.forward(x)
+    np.testing.assert_allclose(threaded.backward(grad_out), single.backward(grad_out), rtol=1e-12)
+    for name, grad in single.grads.items():
+        np.testing.assert_allclose(threaded.grads[name], grad, rtol=1e-12, atol=1e-14)
 
 
 @needs_unit_threads

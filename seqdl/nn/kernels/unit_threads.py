@@ -51,19 +51,33 @@ def _transpose_into(src, dst):
             dst[i, j] = src[j, i]
 
 
+@njit(cache=True, nogil=True)
+def _rows_of_units(w_hh, first, units, dst):
+    """dst (4U, H) = the rows of ``w_hh`` (4H, H) that belong to units ``first:first+units``, gate by gate."""
+    hidden = w_hh.shape[1]
+    for gate in range(4):
+        for j in range(units):
+            src, out = w_hh[gate * hidden + first + j], dst[gate * units + j]
+            for i in range(hidden):
+                out[i] = src[i]
+
+
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_forward_units(pre, w_parts, hs, cs, tanh_c, buffers, recurrent):
+def lstm_forward_units(pre, w_hh, hs, cs, tanh_c, w_parts, buffers, recurrent):
     """The LSTM's forward time loop, thread k running units ``k*U:(k+1)*U`` (U = H / P).
 
     ``pre`` (T, N, 4H): pre-activations, replaced by the activated gates;
-    ``w_parts`` (P, 4U, H): thread k's rows of W_hh (its units in each gate
-    block); ``hs``, ``cs`` (T+1, N, H) with the initial state in row 0 and
-    ``tanh_c`` (T, N, H) are written; ``buffers`` (P, 4U, N) and
+    ``w_hh`` (4H, H) the recurrent weight; ``hs``, ``cs`` (T+1, N, H) with
+    the initial state in row 0 and ``tanh_c`` (T, N, H) are written;
+    ``w_parts`` (P, 4U, H) gets thread k's rows of W_hh (its units in each
+    gate block), kept for the backward loop; ``buffers`` (P, 4U, N) and
     ``recurrent`` (P, N, 4U) are scratch.
     """
     steps = pre.shape[0]
     parts, rows, _ = w_parts.shape
     units = rows // 4
+    for k in prange(parts):
+        _rows_of_units(w_hh, k * units, units, w_parts[k])
     for t in range(steps):
         for k in prange(parts):
             # W_k @ h^T (the long dimension first) and a transposed copy beat h @ W_k^T, as in RecurrentProduct.
@@ -99,14 +113,16 @@ def _sum_parts_into(partials, first, units, dst):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_backward_units(gates, cs, tanh_c, grad_out, w_rows_t, dh, dc, dgates, local, partials):
+def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bias_grad, w_rows_t, local, partials):
     """The LSTM's backward time loop, thread k running units ``k*U:(k+1)*U``.
 
-    ``w_rows_t`` (P, H, 4U): thread k's rows of W_hh (its units in each gate
-    block), transposed; ``dh``, ``dc`` (P, N, U): each thread's gradient
-    into h and c, the final state's on entry and the initial state's on
-    return; ``dgates`` (T, N, 4H) is written; ``local`` (P, N, 4U) and
-    ``partials`` (2, P, H, N) are scratch.
+    ``w_parts`` (P, 4U, H): thread k's rows of W_hh, as the forward loop
+    left them; ``dh``, ``dc`` (P, N, U): each thread's gradient into h and
+    c, the final state's on entry and the initial state's on return;
+    ``dgates`` (T, N, 4H) is written and its column sums added into
+    ``bias_grad`` (4H,) (pass an empty array for none); ``w_rows_t``
+    (P, H, 4U), ``local`` (P, N, 4U) and ``partials`` (2, P, H, N) are
+    scratch.
 
     The product ``dgates[t] @ W_hh`` is split over its inner dimension: each
     thread multiplies the gate gradients of its own units (which it has just
@@ -119,8 +135,11 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_rows_t, dh, dc, dgates, l
     step t while the others may still read theirs of step t + 1.
     """
     steps = gates.shape[0]
-    parts, _, rows = w_rows_t.shape
+    parts, rows, hidden = w_parts.shape
     units = rows // 4
+    sums = bias_grad.shape[0] > 0
+    for k in prange(parts):
+        _transpose_into(w_parts[k], w_rows_t[k])
     for t in range(steps - 1, -1, -1):
         for k in prange(parts):
             first = k * units
@@ -129,8 +148,21 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_rows_t, dh, dc, dgates, l
             lstm_units_backward(gates[t], cs[t], tanh_c[t], grad_out[t], dh[k], dc[k], dgates[t], first, units)
             _units_of(dgates[t], first, units, local[k])
             np.dot(w_rows_t[k], local[k].T, partials[t % 2, k])
+            if sums:
+                _add_column_sums(local[k], bias_grad, first, units, hidden)
     for k in prange(parts):
         _sum_parts_into(partials[0], k * units, units, dh[k])
+
+
+@njit(cache=True, nogil=True)
+def _add_column_sums(local, bias_grad, first, units, hidden):
+    """bias_grad's entries for units ``first:first+units`` += the column sums of ``local`` (N, 4U)."""
+    for gate in range(4):
+        into = bias_grad[gate * hidden + first:gate * hidden + first + units]
+        for b in range(local.shape[0]):
+            row = local[b, gate * units:(gate + 1) * units]
+            for j in range(units):
+                into[j] += row[j]
 
 
 @njit(cache=True, nogil=True, parallel=True)
