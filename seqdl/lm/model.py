@@ -22,7 +22,6 @@ from ..decoding import log_softmax
 from ..errors import ModelFileError, ParameterError, ShapeError
 from ..io import check_finite_arrays, load_npz, save_npz
 from ..nn.base import DEFAULT_DTYPE, make_rng
-from ..nn.kernels.elementwise import scatter_add_rows
 from ..nn.kernels.products import times_transpose
 from ..nn.layers import Dense, Dropout, Embedding
 from ..nn.recurrent import GRU, LSTM, RNN
@@ -172,7 +171,7 @@ class LanguageModel:
         if self._fused:
             table = self.rnn.project_input(self.embedding.params["weight"])
             self._ids = np.ascontiguousarray(ids.T)
-            x, state = self.rnn.forward_projected(table[self._ids], state, training)
+            x, state = self.rnn.forward_projected(table, state, training, ids=self._ids)
         else:
             x = self._drop_in.forward(self.embedding.forward(ids, training=training), training=training)
             x, state = self.rnn.forward(x, state, training)
@@ -193,10 +192,8 @@ class LanguageModel:
         if not self._fused:
             self.embedding.backward(self._drop_in.backward(self.rnn.backward(g, grad_state)))
             return
-        dpre = self.rnn.backward_projected(g, grad_state)
-        # Sum the gate gradients per token, then both input-side gradients are small products.
-        per_token = np.zeros((self.vocab_size, dpre.shape[-1]), dtype=dpre.dtype)
-        scatter_add_rows(per_token, self._ids.reshape(-1), dpre.reshape(-1, dpre.shape[-1]))
+        # The gate gradients summed per token, so both input-side gradients are small products.
+        per_token = self.rnn.backward_projected(g, grad_state)
         self.rnn.grads["weight_ih_l0"] += per_token.T @ self.embedding.params["weight"]
         self.embedding.grads["weight"] += per_token @ self.rnn.params["weight_ih_l0"]
 

@@ -73,6 +73,7 @@ import numpy as np
 from ..errors import ParameterError, ShapeError
 from . import init
 from .base import DEFAULT_DTYPE, Layer, make_rng
+from .kernels.elementwise import scatter_add_rows
 from .time_loops import GRULoop, LSTMLoop, RNNLoop, TimeLoop
 from .layers import Dropout
 
@@ -189,6 +190,7 @@ class _Recurrent(Layer):
             self._cells.append(self.cell_class(self, k, size))
         self._drops = [Dropout(self.dropout, rng=self.rng) for _ in range(self.num_layers - 1)]
         self.grad_state = None
+        self._table_ids = self._table_rows = None
 
     @property
     def state_size(self) -> int:
@@ -360,25 +362,28 @@ class _Recurrent(Layer):
         self.expect(x, 3, "(N, T, input_size)", a2=self.input_size)
         return np.ascontiguousarray(x.transpose(1, 0, 2))
 
-    def _run(self, pre, xt, state, training: bool, keep: bool):
+    def _run(self, pre, xt, state, training: bool, keep: bool, ids=None):
         """Layer 0 from ``pre`` (or from ``xt``), then the rest; returns (batch-first out, state)."""
         with self.threads():
-            return self._run_layers(pre, xt, state, training, keep)
+            return self._run_layers(pre, xt, state, training, keep, ids)
 
-    def _run_layers(self, pre, xt, state, training: bool, keep: bool):
-        n = (pre if pre is not None else xt).shape[1]
+    def _run_layers(self, pre, xt, state, training: bool, keep: bool, ids=None):
+        n = (ids if ids is not None else pre if pre is not None else xt).shape[1]
         states = self._layer_states(state, n)
         finals = []
         h = xt
         for k, cell in enumerate(self._cells):
             if k > 0:
                 h = self._drops[k - 1].forward(h, training) if keep else h
-            layer_pre = pre if k == 0 and pre is not None else cell.project(h, keep)
-            h, final = cell.run(layer_pre, states[k], keep)
+            if k == 0 and pre is not None:
+                h, final = cell.run(pre, states[k], keep, ids)
+            else:
+                h, final = cell.run(cell.project(h, keep), states[k], keep)
             finals.append(final)
         out = np.ascontiguousarray(h.transpose(1, 0, 2))
         if keep:
             self._out_shape = out.shape
+            self._table_ids, self._table_rows = ids, None if ids is None else pre.shape[0]
         return out, self._join(finals)
 
     def forward(self, x, state=None, training=False):
@@ -397,9 +402,24 @@ class _Recurrent(Layer):
         """
         return self._cells[0].project(np.ascontiguousarray(rows)[None], keep=False)[0]
 
-    def forward_projected(self, pre: np.ndarray, state=None, training=False, keep=True):
-        """As :meth:`forward` from the first layer's pre-activations (T, N, G*H), overwritten."""
-        return self._run(pre, None, state, training, keep)
+    def forward_projected(self, pre: np.ndarray, state=None, training=False, keep=True, ids=None):
+        """As :meth:`forward` from the first layer's pre-activations (T, N, G*H), which may be overwritten.
+
+        With ``ids`` (T, N) of integers, ``pre`` is a table (rows, G*H) and
+        step t's row b starts from ``pre[ids[t, b]]`` (a language model's
+        embedding projected once by :meth:`project_input`): the LSTM reads the
+        rows where it needs them instead of gathering a (T, N, G*H) array. The
+        table is left as it is.
+        """
+        if ids is not None:
+            ids = np.ascontiguousarray(ids, dtype=np.int64)
+            if ids.ndim != 2 or pre.ndim != 2 or pre.shape[1] != self._cells[0].gates * self.hidden_size:
+                raise ShapeError(f"{self!r} expected ids (T, N) and a table (rows, "
+                                 f"{self._cells[0].gates * self.hidden_size}), got {ids.shape} and {pre.shape}")
+            if ids.size and (ids.min() < 0 or ids.max() >= pre.shape[0]):
+                raise ValueError(f"ids must be in [0, {pre.shape[0]}), the table's rows")
+            pre = np.ascontiguousarray(pre, dtype=self.dtype)
+        return self._run(pre, None, state, training, keep, ids)
 
     def _back(self, grad_out, grad_state, to_input: bool):
         with self.threads():
@@ -427,12 +447,21 @@ class _Recurrent(Layer):
         return np.ascontiguousarray(self._back(grad_out, grad_state, True).transpose(1, 0, 2))
 
     def backward_projected(self, grad_out, grad_state=None) -> np.ndarray:
-        """As :meth:`backward` but stop at the first layer's pre-activations: return dpre (T, N, G*H).
+        """As :meth:`backward` but stop at the first layer's pre-activations: return dpre (T, N, G*H), or after a
+        :meth:`forward_projected` with ``ids`` the table's gradient (rows, G*H).
 
         ``weight_ih_l0`` gets no gradient here; the caller that projected the
-        input adds it. The array is scratch space, valid until the next backward.
+        input adds it. dpre is scratch space, valid until the next backward.
         """
-        return self._back(grad_out, grad_state, False)
+        dpre = self._back(grad_out, grad_state, False)
+        ids = self._table_ids
+        if ids is None:
+            return dpre
+        table_grad = self._cells[0].table_grad_
+        if table_grad is None:
+            table_grad = np.zeros((self._table_rows, dpre.shape[-1]), dtype=dpre.dtype)
+            scatter_add_rows(table_grad, ids.reshape(-1), dpre.reshape(-1, dpre.shape[-1]))
+        return table_grad
 
     def step(self, x: np.ndarray, state=None):
         """One time step for a batch x (N, input_size), cache-free: (h of the top layer (N, H), new state).

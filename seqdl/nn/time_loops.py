@@ -19,7 +19,7 @@ import numpy as np
 from .kernels.products import MAX_ROWS as KERNEL_ROWS
 from .kernels.products import rows_times_transpose, times_transpose
 from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
-                                rnn_step_backward, rnn_step_forward)
+                                lstm_units_forward_rows, rnn_step_backward, rnn_step_forward)
 from .workspace import Workspace
 
 __all__ = ["GRULoop", "LSTMLoop", "RNNLoop", "RecurrentProduct", "TimeLoop"]
@@ -85,6 +85,9 @@ class TimeLoop:
     state_size = 1
     #: Whether a long loop multiplies by a contiguous copy of W_hh^T (see :class:`RecurrentProduct`).
     copies_recurrent_weight = True
+    #: After :meth:`back` of a loop that ran from a table (``run(..., ids)``): the table's gradient when the
+    #: loop summed it itself, else None.
+    table_grad_ = None
 
     def __init__(self, owner: _Recurrent, index: int, input_size: int):
         self.owner, self.suffix, self.input_size = owner, f"_l{index}", input_size
@@ -168,8 +171,13 @@ class TimeLoop:
         owner.matmul_rows(flat, self.p("weight_ih"), dx, False)
         return dx.reshape(steps, n, self.input_size)
 
-    def run(self, pre: np.ndarray, state: tuple, keep: bool):
-        """The recurrence from pre-activations (overwritten); returns (outputs (T, N, H), final state)."""
+    def run(self, pre: np.ndarray, state: tuple, keep: bool, ids: np.ndarray | None = None):
+        """The recurrence from pre-activations (T, N, G*H) (which may be overwritten); returns (outputs (T, N, H),
+        final state).
+
+        With ``ids`` (T, N), ``pre`` is a table (rows, G*H) and step t's row b
+        starts from ``pre[ids[t, b]]``; the table is left as it is.
+        """
         raise NotImplementedError
 
     def back(self, g: np.ndarray, grad_state: tuple | None):
@@ -188,36 +196,42 @@ class LSTMLoop(TimeLoop):
 
     def cell_step(self, pre, recurrent, state):
         h, c, tanh_c = (np.empty_like(state[0]) for _ in range(3))
-        lstm_step_forward(pre, recurrent, state[1], c, h, tanh_c)
+        lstm_step_forward(pre, np.empty_like(pre), recurrent, state[1], c, h, tanh_c)
         return h, (h, c)
 
-    def run(self, pre, state, keep):
-        steps, n, _ = pre.shape
+    def run(self, pre, state, keep, ids=None):
+        steps, n = pre.shape[:2] if ids is None else ids.shape
         hidden, dtype = self.hidden, pre.dtype
+        gates = np.empty((steps, n, 4 * hidden), dtype=dtype)
         hs = np.empty((steps + 1, n, hidden), dtype=dtype)
         cs = np.empty_like(hs)
         tanh_c = np.empty((steps, n, hidden), dtype=dtype)
         hs[0], cs[0] = state
         if self._unit_threads(steps):
             parts, units = self._unit_split()
+            table, rows = (pre, ids) if ids is not None else \
+                (pre.reshape(steps * n, -1), np.arange(steps * n, dtype=np.int64).reshape(steps, n))
             w_parts = np.empty((parts, 4 * units, hidden), dtype=dtype)  # thread k's rows of W_hh, for backward too
             self.owner.unit_kernels().lstm_forward_units(
-                pre, self.p("weight_hh"), hs, cs, tanh_c, w_parts,
+                table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c, w_parts,
                 np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units), dtype=dtype))
-            if keep:
-                self.w_parts_ = w_parts
         else:
+            w_parts = None
+
             def rows(a, b):
                 product = self.recurrent_rows(b - a, steps, dtype)
                 for t in range(steps):
-                    lstm_step_forward(pre[t, a:b], product(hs[t, a:b]), cs[t, a:b], cs[t + 1, a:b], hs[t + 1, a:b],
-                                      tanh_c[t, a:b])
+                    if ids is None:
+                        lstm_step_forward(pre[t, a:b], gates[t, a:b], product(hs[t, a:b]), cs[t, a:b],
+                                          cs[t + 1, a:b], hs[t + 1, a:b], tanh_c[t, a:b])
+                    else:
+                        lstm_units_forward_rows(pre, ids[t, a:b], gates[t, a:b], product(hs[t, a:b]), cs[t, a:b],
+                                                cs[t + 1, a:b], hs[t + 1, a:b], tanh_c[t, a:b], 0, hidden)
 
             self.owner.in_parallel(rows, self.owner.batch_blocks(n))
-            if keep:
-                self.w_parts_ = None
         if keep:
-            self.gates_, self.hs, self.cs, self.tanh_c = pre, hs, cs, tanh_c
+            self.gates_, self.hs, self.cs, self.tanh_c, self.w_parts_ = gates, hs, cs, tanh_c, w_parts
+            self.ids_, self.table_rows_ = ids, None if ids is None else pre.shape[0]
         return hs[1:], (hs[steps].copy(), cs[steps].copy())
 
     def back(self, g, grad_state):
@@ -232,6 +246,7 @@ class LSTMLoop(TimeLoop):
         dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
         w_hh = self.p("weight_hh")
         gates, cs, tanh_c = self.gates_, self.cs, self.tanh_c
+        self.table_grad_ = None
 
         def rows(a, b):
             for t in range(steps - 1, -1, -1):
@@ -272,10 +287,13 @@ class LSTMLoop(TimeLoop):
             w_parts = np.ascontiguousarray(self.p("weight_hh").reshape(4, parts, units, hidden).transpose(1, 0, 2, 3)
                                            .reshape(parts, 4 * units, hidden))
         bias_sums = np.zeros(4 * hidden if self.owner.bias else 0, dtype=g.dtype)
+        ids = self.ids_ if self.ids_ is not None else np.zeros((0, 0), dtype=np.int64)
+        table_grad = np.zeros((self.table_rows_ or 0, 4 * hidden), dtype=g.dtype)
         self.owner.unit_kernels().lstm_backward_units(
-            self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), w_parts, dh, dc, dgates, bias_sums,
-            np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, n, 4 * units), g.dtype),
+            self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), w_parts, dh, dc, dgates, bias_sums, ids,
+            table_grad, np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, n, 4 * units), g.dtype),
             np.empty((2, parts, hidden, n), g.dtype))
+        self.table_grad_ = table_grad if self.ids_ is not None else None
         self.weight_gradients(dgates, dgates, self.hs[:-1], bias_sums)
         return dgates, tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
 
@@ -288,7 +306,9 @@ class RNNLoop(TimeLoop):
         rnn_step_forward(pre, recurrent, h, self.owner.nonlinearity == "relu")
         return h, (h,)
 
-    def run(self, pre, state, keep):
+    def run(self, pre, state, keep, ids=None):
+        if ids is not None:
+            pre = pre[ids]
         steps, n, _ = pre.shape
         hs = np.empty((steps + 1, n, self.hidden), dtype=pre.dtype)
         hs[0] = state[0]
@@ -345,7 +365,9 @@ class GRULoop(TimeLoop):
         gru_step_forward(pre, recurrent, self._b_hn(pre.dtype), state[0], h, hn)
         return h, (h,)
 
-    def run(self, pre, state, keep):
+    def run(self, pre, state, keep, ids=None):
+        if ids is not None:
+            pre = pre[ids]
         steps, n, _ = pre.shape
         hidden, dtype = self.hidden, pre.dtype
         hs = np.empty((steps + 1, n, hidden), dtype=dtype)

@@ -172,8 +172,8 @@ def test_float32_fast_activations_are_accurate():
     n = gates.shape[0]
     c_prev = np.zeros((n, 1), np.float32)
     c, h, tanh_c = (np.empty((n, 1), np.float32) for _ in range(3))
-    activated = gates.copy()
-    lstm_step_forward(activated, np.zeros_like(gates), c_prev, c, h, tanh_c)
+    activated = np.empty_like(gates)
+    lstm_step_forward(gates, activated, np.zeros_like(gates), c_prev, c, h, tanh_c)
     x64 = x.astype(np.float64)
     np.testing.assert_allclose(activated[:, 0], 1 / (1 + np.exp(-x64)), atol=3e-7)
     np.testing.assert_allclose(activated[:, 2], np.tanh(x64), atol=3e-7)
@@ -299,6 +299,39 @@ def test_unit_threads_give_the_same_results(layers, bias, hidden):
             np.testing.assert_allclose(threaded.grads[name], grad, rtol=1e-12, atol=1e-14)
         for ours, theirs in zip(_parts(threaded.grad_state), _parts(single.grad_state)):
             np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("cls,threading,workers", [
+    (LSTM, "auto", 1), (LSTM, "rows", 2), pytest.param(LSTM, "units", 2, marks=needs_unit_threads), (GRU, "auto", 1)])
+def test_a_table_and_ids_give_what_the_gathered_rows_give(cls, threading, workers):
+    """forward_projected(table, ids=...) runs as from table[ids], and backward_projected then returns the
+    table's gradient: dpre summed into the rows the ids name. The table is left as it is."""
+    rng = np.random.default_rng(3)
+    gathered = cls(3, 32, dtype=np.float64, rng=0)
+    layer = cls(3, 32, dtype=np.float64, rng=0, workers=workers)
+    layer.threading = threading
+    table = rng.standard_normal((5, cls.cell_class.gates * 32))
+    kept = table.copy()
+    ids = rng.integers(0, 5, (6, 8))  # (T, N)
+    state = tuple(rng.standard_normal((1, 8, 32)) for _ in range(cls.cell_class.state_size))
+    state = state if len(state) == 2 else state[0]
+    grad_out = rng.standard_normal((8, 6, 32))
+    out, final = layer.forward_projected(table, state, ids=ids)
+    out_1, final_1 = gathered.forward_projected(table[ids], state)
+    np.testing.assert_allclose(out, out_1, rtol=1e-13, atol=1e-15)
+    for ours, theirs in zip(_parts(final), _parts(final_1)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-15)
+    table_grad = layer.backward_projected(grad_out)
+    dpre = gathered.backward_projected(grad_out)
+    expected = np.zeros_like(table)
+    np.add.at(expected, ids.reshape(-1), dpre.reshape(-1, table.shape[1]))
+    np.testing.assert_allclose(table_grad, expected, rtol=1e-12, atol=1e-14)
+    for name, grad in gathered.grads.items():
+        if name != "weight_ih_l0":
+            np.testing.assert_allclose(layer.grads[name], grad, rtol=1e-12, atol=1e-14)
+    np.testing.assert_array_equal(table, kept)
+    with pytest.raises(ValueError, match=r"ids must be in \[0, 5\)"):
+        layer.forward_projected(table, state, ids=ids + 1)
 
 
 @needs_unit_threads

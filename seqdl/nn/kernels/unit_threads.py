@@ -27,7 +27,7 @@ import numpy as np
 import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls into it; see the module docstring)
 from numba import njit, prange
 
-from .recurrent import lstm_units_backward, lstm_units_forward
+from .recurrent import lstm_units_backward, lstm_units_forward_rows
 
 
 @njit(cache=True, nogil=True)
@@ -63,17 +63,19 @@ def _rows_of_units(w_hh, first, units, dst):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_forward_units(pre, w_hh, hs, cs, tanh_c, w_parts, buffers, recurrent):
+def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers, recurrent):
     """The LSTM's forward time loop, thread k running units ``k*U:(k+1)*U`` (U = H / P).
 
-    ``pre`` (T, N, 4H): pre-activations, replaced by the activated gates;
-    ``w_hh`` (4H, H) the recurrent weight; ``hs``, ``cs`` (T+1, N, H) with
-    the initial state in row 0 and ``tanh_c`` (T, N, H) are written;
-    ``w_parts`` (P, 4U, H) gets thread k's rows of W_hh (its units in each
-    gate block), kept for the backward loop; ``buffers`` (P, 4U, N) and
+    Step t's row b starts from the pre-activations ``table[ids[t, b]]``
+    (``table`` (rows, 4H); for a plain sequence the (T*N, 4H) pre-activations
+    with ``ids[t, b] = t*N + b``); ``w_hh`` (4H, H) is the recurrent weight.
+    Written: the activated ``gates`` (T, N, 4H), ``hs``, ``cs`` (T+1, N, H)
+    (the initial state in row 0 on entry), ``tanh_c`` (T, N, H), and
+    ``w_parts`` (P, 4U, H), thread k's rows of W_hh (its units in each gate
+    block), kept for the backward loop; ``buffers`` (P, 4U, N) and
     ``recurrent`` (P, N, 4U) are scratch.
     """
-    steps = pre.shape[0]
+    steps = gates.shape[0]
     parts, rows, _ = w_parts.shape
     units = rows // 4
     for k in prange(parts):
@@ -83,7 +85,8 @@ def lstm_forward_units(pre, w_hh, hs, cs, tanh_c, w_parts, buffers, recurrent):
             # W_k @ h^T (the long dimension first) and a transposed copy beat h @ W_k^T, as in RecurrentProduct.
             np.dot(w_parts[k], hs[t].T, buffers[k])
             _transpose_into(buffers[k], recurrent[k])
-            lstm_units_forward(pre[t], recurrent[k], cs[t], cs[t + 1], hs[t + 1], tanh_c[t], k * units, units)
+            lstm_units_forward_rows(table, ids[t], gates[t], recurrent[k], cs[t], cs[t + 1], hs[t + 1], tanh_c[t],
+                                    k * units, units)
 
 
 @njit(cache=True, nogil=True)
@@ -113,16 +116,18 @@ def _sum_parts_into(partials, first, units, dst):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bias_grad, w_rows_t, local, partials):
+def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bias_grad, ids, table_grad, w_rows_t,
+                        local, partials):
     """The LSTM's backward time loop, thread k running units ``k*U:(k+1)*U``.
 
     ``w_parts`` (P, 4U, H): thread k's rows of W_hh, as the forward loop
     left them; ``dh``, ``dc`` (P, N, U): each thread's gradient into h and
     c, the final state's on entry and the initial state's on return;
-    ``dgates`` (T, N, 4H) is written and its column sums added into
-    ``bias_grad`` (4H,) (pass an empty array for none); ``w_rows_t``
-    (P, H, 4U), ``local`` (P, N, 4U) and ``partials`` (2, P, H, N) are
-    scratch.
+    ``dgates`` (T, N, 4H) is written, its column sums added into
+    ``bias_grad`` (4H,) and row (t, b) of it into ``table_grad[ids[t, b]]``
+    (each an empty array for none: the forward's table rows, see
+    :func:`lstm_forward_units`); ``w_rows_t`` (P, H, 4U), ``local``
+    (P, N, 4U) and ``partials`` (2, P, H, N) are scratch.
 
     The product ``dgates[t] @ W_hh`` is split over its inner dimension: each
     thread multiplies the gate gradients of its own units (which it has just
@@ -137,7 +142,7 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bi
     steps = gates.shape[0]
     parts, rows, hidden = w_parts.shape
     units = rows // 4
-    sums = bias_grad.shape[0] > 0
+    sums, by_id = bias_grad.shape[0] > 0, table_grad.shape[0] > 0
     for k in prange(parts):
         _transpose_into(w_parts[k], w_rows_t[k])
     for t in range(steps - 1, -1, -1):
@@ -150,6 +155,8 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bi
             np.dot(w_rows_t[k], local[k].T, partials[t % 2, k])
             if sums:
                 _add_column_sums(local[k], bias_grad, first, units, hidden)
+            if by_id:
+                _add_rows_by_id(local[k], ids[t], table_grad, first, units, hidden)
     for k in prange(parts):
         _sum_parts_into(partials[0], k * units, units, dh[k])
 
@@ -163,6 +170,17 @@ def _add_column_sums(local, bias_grad, first, units, hidden):
             row = local[b, gate * units:(gate + 1) * units]
             for j in range(units):
                 into[j] += row[j]
+
+
+@njit(cache=True, nogil=True)
+def _add_rows_by_id(local, ids, table_grad, first, units, hidden):
+    """Row b of ``local`` (N, 4U) into row ``ids[b]`` of ``table_grad`` (rows, 4H), in units ``first:first+units``."""
+    for b in range(local.shape[0]):
+        into = table_grad[ids[b]]
+        for gate in range(4):
+            part, row = into[gate * hidden + first:gate * hidden + first + units], local[b, gate * units:(gate + 1) * units]
+            for j in range(units):
+                part[j] += row[j]
 
 
 @njit(cache=True, nogil=True, parallel=True)
