@@ -107,6 +107,7 @@ class LanguageModel:
         self._drop_in = Dropout(self.dropout, rng=self.rng)
         self._drop_out = Dropout(self.dropout, rng=self.rng)
         self.layers = [self.embedding, self.rnn, self.output]
+        self._fused = self._time_major = False  # how the last forward ran (see _forward)
 
     @property
     def workers(self) -> int:
@@ -155,9 +156,15 @@ class LanguageModel:
         input, which saves three large matrix products per batch and gives
         the same result.
         """
+        ids = self._check_ids(ids)
         with self.rnn.threads():  # re-entrant: the output projection runs on the layer's threads too
-            x, state = self.forward_hidden(ids, state, training)
-            return self.output.forward(x, training=training), state
+            # The fused path stays time-major up to the logits: transposing (T, N, V) logits and their gradient
+            # is cheaper than (T, N, H) hidden states when V < H, and no dearer otherwise.
+            x, state = self._forward(ids, state, training, time_major=True)
+            logits = self.output.forward(x, training=training)
+            if self._time_major:
+                logits = np.ascontiguousarray(logits.transpose(1, 0, 2))
+            return logits, state
 
     def forward_hidden(self, ids: np.ndarray, state=None, training: bool = False):
         """``(the output layer's input (N, T, hidden), final state)``: :meth:`forward` without the output layer."""
@@ -166,12 +173,14 @@ class LanguageModel:
         with self.rnn.threads():
             return self._forward(ids, state, training)
 
-    def _forward(self, ids: np.ndarray, state, training: bool):
+    def _forward(self, ids: np.ndarray, state, training: bool, time_major: bool = False):
+        """The output layer's input, batch-first, or time-major (T, N, H) when asked and fused (``_time_major``)."""
         self._fused = ids.size >= self.vocab_size and not (training and self.dropout > 0)
+        self._time_major = self._fused and time_major
         if self._fused:
             table = self.rnn.project_input(self.embedding.params["weight"])
             self._ids = np.ascontiguousarray(ids.T)
-            x, state = self.rnn.forward_projected(table, state, training, ids=self._ids)
+            x, state = self.rnn.forward_projected(table, state, training, ids=self._ids, time_major=self._time_major)
         else:
             x = self._drop_in.forward(self.embedding.forward(ids, training=training), training=training)
             x, state = self.rnn.forward(x, state, training)
@@ -180,11 +189,15 @@ class LanguageModel:
     def backward(self, grad_logits: np.ndarray, grad_state=None) -> None:
         """Accumulate every parameter gradient from d loss / d logits (and optionally d loss / d final state)."""
         with self.rnn.threads():
-            self.backward_hidden(self.output.backward(grad_logits), grad_state)
+            if self._time_major:
+                grad_logits = np.ascontiguousarray(np.asarray(grad_logits).transpose(1, 0, 2))
+            self._backward_hidden(self.output.backward(grad_logits), grad_state)
 
     def backward_hidden(self, grad_hidden: np.ndarray, grad_state=None) -> None:
         """:meth:`backward` from d loss / d (the output of :meth:`forward_hidden`); the output layer is the caller's."""
         with self.rnn.threads():
+            if self._time_major:  # after forward(): the recurrent layer's output was time-major
+                grad_hidden = np.ascontiguousarray(np.asarray(grad_hidden).transpose(1, 0, 2))
             self._backward_hidden(grad_hidden, grad_state)
 
     def _backward_hidden(self, grad_hidden: np.ndarray, grad_state) -> None:

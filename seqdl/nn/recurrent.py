@@ -191,6 +191,7 @@ class _Recurrent(Layer):
         self._drops = [Dropout(self.dropout, rng=self.rng) for _ in range(self.num_layers - 1)]
         self.grad_state = None
         self._table_ids = self._table_rows = None
+        self._out_time_major = False
 
     @property
     def state_size(self) -> int:
@@ -362,12 +363,12 @@ class _Recurrent(Layer):
         self.expect(x, 3, "(N, T, input_size)", a2=self.input_size)
         return np.ascontiguousarray(x.transpose(1, 0, 2))
 
-    def _run(self, pre, xt, state, training: bool, keep: bool, ids=None):
-        """Layer 0 from ``pre`` (or from ``xt``), then the rest; returns (batch-first out, state)."""
+    def _run(self, pre, xt, state, training: bool, keep: bool, ids=None, time_major=False):
+        """Layer 0 from ``pre`` (or from ``xt``), then the rest; returns (out, batch-first unless ``time_major``, state)."""
         with self.threads():
-            return self._run_layers(pre, xt, state, training, keep, ids)
+            return self._run_layers(pre, xt, state, training, keep, ids, time_major)
 
-    def _run_layers(self, pre, xt, state, training: bool, keep: bool, ids=None):
+    def _run_layers(self, pre, xt, state, training: bool, keep: bool, ids=None, time_major=False):
         n = (ids if ids is not None else pre if pre is not None else xt).shape[1]
         states = self._layer_states(state, n)
         finals = []
@@ -380,9 +381,9 @@ class _Recurrent(Layer):
             else:
                 h, final = cell.run(cell.project(h, keep), states[k], keep)
             finals.append(final)
-        out = np.ascontiguousarray(h.transpose(1, 0, 2))
+        out = h if time_major else np.ascontiguousarray(h.transpose(1, 0, 2))
         if keep:
-            self._out_shape = out.shape
+            self._out_shape, self._out_time_major = out.shape, time_major
             self._table_ids, self._table_rows = ids, None if ids is None else pre.shape[0]
         return out, self._join(finals)
 
@@ -402,14 +403,16 @@ class _Recurrent(Layer):
         """
         return self._cells[0].project(np.ascontiguousarray(rows)[None], keep=False)[0]
 
-    def forward_projected(self, pre: np.ndarray, state=None, training=False, keep=True, ids=None):
+    def forward_projected(self, pre: np.ndarray, state=None, training=False, keep=True, ids=None, time_major=False):
         """As :meth:`forward` from the first layer's pre-activations (T, N, G*H), which may be overwritten.
 
         With ``ids`` (T, N) of integers, ``pre`` is a table (rows, G*H) and
         step t's row b starts from ``pre[ids[t, b]]`` (a language model's
         embedding projected once by :meth:`project_input`): the LSTM reads the
         rows where it needs them instead of gathering a (T, N, G*H) array. The
-        table is left as it is.
+        table is left as it is. With ``time_major`` the output is (T, N, H),
+        as the layers compute it, and :meth:`backward_projected` takes its
+        gradient in that layout too (no transposes at either end).
         """
         if ids is not None:
             ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -419,7 +422,7 @@ class _Recurrent(Layer):
             if ids.size and (ids.min() < 0 or ids.max() >= pre.shape[0]):
                 raise ValueError(f"ids must be in [0, {pre.shape[0]}), the table's rows")
             pre = np.ascontiguousarray(pre, dtype=self.dtype)
-        return self._run(pre, None, state, training, keep, ids)
+        return self._run(pre, None, state, training, keep, ids, time_major)
 
     def _back(self, grad_out, grad_state, to_input: bool):
         with self.threads():
@@ -430,7 +433,7 @@ class _Recurrent(Layer):
         if g.shape != getattr(self, "_out_shape", None):
             raise ShapeError(f"{self!r} expected an output gradient of shape {getattr(self, '_out_shape', None)}, "
                              f"got {g.shape}")
-        g = np.ascontiguousarray(g.transpose(1, 0, 2))
+        g = np.ascontiguousarray(g if self._out_time_major else g.transpose(1, 0, 2))
         given = None if grad_state is None else self._layer_states(grad_state, g.shape[1])
         into_state = [None] * self.num_layers
         dpre = None
