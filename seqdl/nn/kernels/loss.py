@@ -6,24 +6,6 @@ import math
 
 from numba import njit
 
-from .elementwise import softmax_row
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def softmax_cross_entropy(logits, targets, scale, grad):
-    """Sum over rows of -log softmax(logits)[target] by log-sum-exp.
-
-    Writes grad = scale * (softmax - onehot) and returns the summed loss.
-    """
-    total = 0.0
-    for r in range(logits.shape[0]):
-        t = targets[r]
-        total += softmax_row(logits, r, grad) - logits[r, t]
-        for c in range(logits.shape[1]):
-            grad[r, c] *= scale
-        grad[r, t] -= scale
-    return total
-
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def bce_with_logits(x, y, scale, grad):
