@@ -70,9 +70,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..errors import ParameterError, ShapeError
+from ..errors import ParameterError, SeqdlError, ShapeError
 from . import init
 from .base import DEFAULT_DTYPE, Layer, make_rng
+from .kernels.blas import address_for
 from .kernels.elementwise import scatter_add_rows
 from .time_loops import GRULoop, LSTMLoop, RNNLoop, TimeLoop
 from .layers import Dropout
@@ -125,7 +126,7 @@ def _start_unit_threads():
     from .kernels import unit_threads
 
     scratch = np.zeros((1, 1, 1), dtype=np.float32)
-    unit_threads.add_products_t(scratch[0], scratch[0], np.zeros((1, 1), dtype=np.float32), scratch)
+    unit_threads.add_products_t(scratch[0], scratch[0], np.zeros((1, 1), dtype=np.float32), scratch, 0)
     if numba.threading_layer() not in ("omp", "tbb"):
         return None
     return unit_threads, ThreadpoolController()
@@ -191,7 +192,7 @@ class _Recurrent(Layer):
         self._drops = [Dropout(self.dropout, rng=self.rng) for _ in range(self.num_layers - 1)]
         self.grad_state = None
         self._table_ids = self._table_rows = None
-        self._out_time_major = False
+        self._out_time_major = self._projected = False
 
     @property
     def state_size(self) -> int:
@@ -322,18 +323,19 @@ class _Recurrent(Layer):
         if a.T.flags.c_contiguous:
             if not accumulate:
                 out[...] = 0
-            kernels.add_products_t(a.T, b, out, np.empty((parts,) + out.shape, dtype=out.dtype))
+            kernels.add_products_t(a.T, b, out, np.empty((parts - 1,) + out.shape, dtype=out.dtype),
+                                   address_for(out.dtype))
             return
         a = np.ascontiguousarray(a)
         if accumulate or not out.flags.c_contiguous:
             product = np.empty(out.shape, dtype=out.dtype)
-            kernels.products(a, b, product, parts)
+            kernels.products(a, b, product, parts, address_for(out.dtype))
             if accumulate:
                 out += product
             else:
                 out[...] = product
             return
-        kernels.products(a, b, out, parts)
+        kernels.products(a, b, out, parts, address_for(out.dtype))
 
     # -- states ---------------------------------------------------------------
     def _layer_states(self, state, n: int) -> list[tuple[np.ndarray, ...]]:
@@ -383,7 +385,7 @@ class _Recurrent(Layer):
             finals.append(final)
         out = h if time_major else np.ascontiguousarray(h.transpose(1, 0, 2))
         if keep:
-            self._out_shape, self._out_time_major = out.shape, time_major
+            self._out_shape, self._out_time_major, self._projected = out.shape, time_major, pre is not None
             self._table_ids, self._table_rows = ids, None if ids is None else pre.shape[0]
         return out, self._join(finals)
 
@@ -412,7 +414,9 @@ class _Recurrent(Layer):
         rows where it needs them instead of gathering a (T, N, G*H) array. The
         table is left as it is. With ``time_major`` the output is (T, N, H),
         as the layers compute it, and :meth:`backward_projected` takes its
-        gradient in that layout too (no transposes at either end).
+        gradient in that layout too (no transposes at either end); that
+        output is then the layer's own record of its states, which backward
+        reads, so a caller must not write into it.
         """
         if ids is not None:
             ids = np.ascontiguousarray(ids, dtype=np.int64)
@@ -447,6 +451,8 @@ class _Recurrent(Layer):
 
     def backward(self, grad_out, grad_state=None):
         """Gradient of the input (N, T, input_size); ``grad_state`` adds the gradient arriving at the final state."""
+        if self._projected:
+            raise SeqdlError(f"{self!r}: the last forward was forward_projected(); call backward_projected()")
         return np.ascontiguousarray(self._back(grad_out, grad_state, True).transpose(1, 0, 2))
 
     def backward_projected(self, grad_out, grad_state=None) -> np.ndarray:

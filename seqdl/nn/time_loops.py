@@ -145,7 +145,7 @@ class TimeLoop:
         return self.cell_step(pre, recurrent, state)
 
     def cell_step(self, pre: np.ndarray, recurrent: np.ndarray, state: tuple) -> tuple[np.ndarray, tuple]:
-        """The cell's update from pre-activations and ``h @ W_hh^T`` (both (N, G*H), ``pre`` overwritten)."""
+        """The cell's update from pre-activations and ``h @ W_hh^T`` (both (N, G*H); ``pre`` may be overwritten)."""
         raise NotImplementedError
 
     def weight_gradients(self, dpre: np.ndarray, drec: np.ndarray, h_prev: np.ndarray, bias_sums=None) -> None:

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from seqdl.errors import ParameterError, ShapeError
+from seqdl.errors import ParameterError, SeqdlError, ShapeError
 from seqdl.nn import GRU, LSTM, RNN, Layer, gradcheck
 from seqdl.nn.gradcheck import numeric_gradient
 from seqdl.nn.kernels.recurrent import lstm_step_forward
@@ -332,6 +332,9 @@ def test_a_table_and_ids_give_what_the_gathered_rows_give(cls, threading, worker
     np.testing.assert_array_equal(table, kept)
     with pytest.raises(ValueError, match=r"ids must be in \[0, 5\)"):
         layer.forward_projected(table, state, ids=ids + 1)
+    layer.forward_projected(table, state, ids=ids)
+    with pytest.raises(SeqdlError, match="call backward_projected"):
+        layer.backward(grad_out)
 
 
 @needs_unit_threads

@@ -1,0 +1,58 @@
+"""The numba GEMM that calls numpy's OpenBLAS (seqdl.nn.kernels.blas), against numpy's own product."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+from seqdl.nn.kernels.blas import address_for, gemm
+
+
+def _laid_out(x: np.ndarray, layout: str) -> np.ndarray:
+    """``x`` as a C array, an F array, a block inside a larger C array, a transposed block, or every other element."""
+    if layout == "C":
+        return np.ascontiguousarray(x)
+    if layout == "F":
+        return np.asfortranarray(x)
+    rows, cols = x.shape
+    if layout == "block":
+        host = np.full((rows + 3, cols + 4), np.nan, dtype=x.dtype)
+        host[2:2 + rows, 1:1 + cols] = x
+        return host[2:2 + rows, 1:1 + cols]
+    if layout == "transposed block":
+        host = np.full((cols + 3, rows + 4), np.nan, dtype=x.dtype)
+        host[1:1 + cols, 2:2 + rows] = x.T
+        return host[1:1 + cols, 2:2 + rows].T
+    host = np.full((2 * rows + 1, 2 * cols + 1), np.nan, dtype=x.dtype)
+    host[:2 * rows:2, :2 * cols:2] = x
+    return host[:2 * rows:2, :2 * cols:2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("numpy_blas", [True, False], ids=["numpy's OpenBLAS", "np.dot fallback"])
+def test_gemm_matches_numpy_for_every_layout_and_writes_only_its_output(dtype, numpy_blas):
+    address = address_for(dtype) if numpy_blas else 0
+    if numpy_blas and not address:
+        pytest.skip("numpy has no ILP64 OpenBLAS of its own here")
+    rng = np.random.default_rng(0)
+    layouts = ["C", "F", "block", "transposed block", "strided"]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for m, k, n in [(7, 5, 3), (1, 5, 3), (7, 1, 3), (7, 5, 1), (0, 5, 3), (7, 0, 3), (33, 70, 17)]:
+        a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        for layout_a, layout_b, beta in itertools.product(layouts, layouts, (0.0, 1.0)):
+            start = rng.standard_normal((m, n)).astype(dtype)
+            host = np.full((m + 2, n + 5), -7.0, dtype=dtype)
+            out = host[1:1 + m, 2:2 + n]
+            out[...] = start
+            gemm(_laid_out(a, layout_a), _laid_out(b, layout_b), out, beta, address)
+            np.testing.assert_allclose(out, a @ b + beta * start, rtol=tolerance, atol=tolerance,
+                                       err_msg=f"{m}x{k}x{n} {layout_a} {layout_b} beta={beta}")
+            outside = np.ones(host.shape, dtype=bool)
+            outside[1:1 + m, 2:2 + n] = False
+            assert np.all(host[outside] == -7.0)
+
+
+def test_addresses_exist_only_for_float32_and_float64():
+    assert address_for(np.float16) == 0 and address_for(np.int64) == 0
