@@ -78,7 +78,7 @@ def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers
     (the initial state in row 0 on entry), ``tanh_c`` (T, N, H), and
     ``w_parts`` (P, 4U, H), thread k's rows of W_hh (its units in each gate
     block), kept for the backward loop; ``buffers`` (P, 4U, N) and
-    ``recurrent`` (P, N, 4U) are scratch.
+    ``recurrent`` (P, N, at least 4U) are scratch.
     """
     steps = gates.shape[0]
     parts, rows, _ = w_parts.shape
