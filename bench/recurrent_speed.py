@@ -29,13 +29,17 @@ Peak for one core = clock * FLOP/cycle, with FLOP/cycle = 2 FMA pipes * lanes * 
     python bench/recurrent_speed.py CORPUS --threads 2 --hidden 512 --cell gru --layers 2 --steps 200
 
 AVX2-capped run on an AVX-512 machine (both libraries limited; the bench prints
-numpy's OpenBLAS kernel, torch's CPU capability and oneDNN's ISA as evidence):
+numpy's OpenBLAS kernel, numba's code-generation target, torch's CPU capability
+and oneDNN's ISA as evidence):
 
-    OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 \\
-        python bench/recurrent_speed.py CORPUS --threads 1
+    NUMBA_CPU_NAME=haswell OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 \\
+        ATEN_CPU_CAPABILITY=avx2 python bench/recurrent_speed.py CORPUS --threads 1
 
-(``ATEN_CPU_CAPABILITY`` caps torch's own vectorised kernels, the other three its
-BLAS and oneDNN.) Unset ``OPENBLAS_L2_SIZE`` (and ``OPENBLAS_CORETYPE`` unless
+(``ATEN_CPU_CAPABILITY`` caps torch's own vectorised kernels, ``MKL_ENABLE_INSTRUCTIONS``
+and ``ONEDNN_MAX_CPU_ISA`` its BLAS and oneDNN; ``OPENBLAS_CORETYPE`` caps both
+OpenBLAS builds seqdl calls (numpy's and SciPy's) and ``NUMBA_CPU_NAME`` seqdl's own
+kernels, which numba otherwise compiles for the host's ISA; the first run after
+changing it recompiles them, ~20 s.) Unset ``OPENBLAS_L2_SIZE`` (and ``OPENBLAS_CORETYPE`` unless
 capping) for the bench command only, so both sides run the machine's kernels.
 """
 
@@ -112,6 +116,13 @@ def cpu_peak(clock_ghz: float | None, flops_per_cycle: float | None) -> tuple[st
     return isa, clock, per_cycle, clock * per_cycle
 
 
+def numba_target() -> str:
+    """The CPU numba generates code for: NUMBA_CPU_NAME when set, else the host's."""
+    from numba.core import config
+
+    return config.CPU_NAME or "the host CPU"
+
+
 def threading_used(rnn) -> str:
     """How the recurrent layer uses its workers (what ``threading="auto"`` came to)."""
     if rnn.uses_unit_threads():
@@ -172,15 +183,16 @@ def main() -> None:
     isa, clock, per_cycle, peak = cpu_peak(args.clock_ghz, args.flops_per_cycle)
     blas_info = [f"{i['internal_api']} {i.get('architecture')} kernels, {i['num_threads']} thread(s)"
                  for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    caps = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "MKL_ENABLE_INSTRUCTIONS",
-                                       "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY") if k in os.environ}
+    caps = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NUMBA_CPU_NAME",
+                                       "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
+            if k in os.environ}
     print(f"corpus {args.corpus}: {len(tokens):,} chars, vocab {len(vocab)}; {args.cell.upper()} {args.layers} "
           f"layer(s) H={args.hidden}, E={EMBEDDING}, {BATCH}x{SEQ_LEN} tokens/step, {args.steps} steps in "
           f"alternating rounds of {args.round}")
     print(f"cpu: {isa} (flags), assumed {clock:.2f} GHz x {per_cycle:g} FLOP/cycle = one-core fp32 peak "
           f"{peak:,.0f} GFLOP/s; environment caps: {caps or 'none'}")
-    print(f"numpy BLAS: {'; '.join(blas_info)}; seqdl workers {args.threads}, threading {args.threading} "
-          f"(the layer's cores: {threading_used(ours.model.rnn)})")
+    print(f"numpy BLAS: {'; '.join(blas_info)}; numba compiles for {numba_target()}; seqdl workers "
+          f"{args.threads}, threading {args.threading} (the layer's cores: {threading_used(ours.model.rnn)})")
     print(f"torch {torch.__version__}: cpu capability {torch.backends.cpu.get_cpu_capability()}, intra-op threads "
           f"{torch.get_num_threads()}, oneDNN ISA: {onednn_isa()}")
     print(f"GEMM work per step: {flops / 1e9:.3f} GFLOP (6*B*T*((2L-1)*H*G*H + E*G*H + H*V))")
