@@ -57,6 +57,29 @@ def test_trajectory_matches_torch_step_for_step(name, ours_cls, torch_cls, kwarg
             np.testing.assert_allclose(a, b.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("name,ours_cls,torch_cls,kwargs", [c for c in CONFIGS if c[0].startswith("Adam")],
+                         ids=[c[0] for c in CONFIGS if c[0].startswith("Adam")])
+def test_adam_on_float32_parameters_matches_torch_in_float32(name, ours_cls, torch_cls, kwargs):
+    """Adam computes in the parameters' dtype, as torch does: float32 trajectories agree to float32 rounding."""
+    rng = np.random.default_rng(4)
+    layers = [nn.Dense(40, 30, rng=1)]
+    assert layers[0].params["weight"].dtype == np.float32
+    theirs = [torch.nn.Parameter(torch.from_numpy(layers[0].params[n].copy())) for n in layers[0].params]
+    ours = ours_cls(layers, **kwargs)
+    reference = torch_cls(theirs, **kwargs, foreach=False)
+    for _ in range(20):
+        ours.zero_grad()
+        reference.zero_grad()
+        for pname, param in zip(layers[0].params, theirs):
+            g = rng.normal(size=param.shape).astype(np.float32)
+            layers[0].grads[pname] += g
+            param.grad = torch.from_numpy(g.copy())
+        ours.step()
+        reference.step()
+    for pname, param in zip(layers[0].params, theirs):
+        np.testing.assert_allclose(layers[0].params[pname], param.detach().numpy(), rtol=2e-5, atol=2e-6)
+
+
 @pytest.mark.parametrize("ours_cls,torch_cls", [(c[1], c[2]) for c in CONFIGS if "-" not in c[0]])
 def test_defaults_are_torchs(ours_cls, torch_cls):
     theirs = torch_cls([torch.nn.Parameter(torch.zeros(1))]).defaults

@@ -63,17 +63,23 @@ def adam_step(p, g, m, v, vmax, step_size, beta1, beta2, eps, sqrt_bc2, weight_d
     """Adam/AdamW: bias-corrected moments, eps added after the root (as torch).
 
     ``weight_decay`` is added to the gradient (Adam, L2); ``decoupled_decay``
-    is the factor 1 - lr*wd applied to the parameter first (AdamW).
+    is the factor 1 - lr*wd applied to the parameter first (AdamW). The
+    arithmetic is in the parameters' dtype, as torch's: with float64 scalars
+    float32 parameters were computed in float64, which did not vectorise as
+    well (226 against 81 us for 262,144 parameters).
     """
+    real = p.dtype.type
+    b1, b2, c1, c2 = real(beta1), real(beta2), real(1.0 - beta1), real(1.0 - beta2)  # 1 - beta as torch rounds it
+    size, l2, shrink, eps_, bc2 = real(step_size), real(weight_decay), real(decoupled_decay), real(eps), real(sqrt_bc2)
     for i in range(p.shape[0]):
-        w = p[i] * decoupled_decay
-        d = g[i] + weight_decay * w
-        mi = beta1 * m[i] + (1.0 - beta1) * d
-        vi = beta2 * v[i] + (1.0 - beta2) * d * d
+        w = p[i] * shrink
+        d = g[i] + l2 * w
+        mi = b1 * m[i] + c1 * d
+        vi = b2 * v[i] + c2 * d * d
         m[i] = mi
         v[i] = vi
         if amsgrad:
             if vi > vmax[i]:
                 vmax[i] = vi
             vi = vmax[i]
-        p[i] = w - step_size * mi / (math.sqrt(vi) / sqrt_bc2 + eps)
+        p[i] = w - size * mi / (math.sqrt(vi) / bc2 + eps_)
