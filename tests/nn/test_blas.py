@@ -54,5 +54,30 @@ def test_gemm_matches_numpy_for_every_layout_and_writes_only_its_output(dtype, n
             assert np.all(host[outside] == -7.0)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_views_blas_cannot_address_go_to_numpy_and_beta_scales(dtype):
+    """Reversed, broadcast and overlapping views give numpy's product (BLAS would read or write outside
+    them), and any beta scales what ``out`` held."""
+    rng = np.random.default_rng(1)
+    address = address_for(dtype)
+    a, b = rng.standard_normal((4, 3)).astype(dtype), rng.standard_normal((3, 5)).astype(dtype)
+    windows = np.lib.stride_tricks.sliding_window_view(rng.standard_normal(10).astype(dtype), 3)  # rows overlap
+    broadcast = np.broadcast_to(rng.standard_normal(3).astype(dtype), (4, 3))  # zero row stride
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for left in (a[::-1], broadcast, windows[:4]):
+        out = np.zeros((4, 5), dtype=dtype)
+        gemm(left, b, out, 0.0, address)
+        np.testing.assert_allclose(out, left @ b, rtol=tolerance, atol=tolerance)
+    host = np.zeros((12, 5), dtype=dtype)
+    gemm(a, b, host[4:8][::-1], 0.0, address)  # a reversed output
+    np.testing.assert_allclose(host[4:8][::-1], a @ b, rtol=tolerance, atol=tolerance)
+    assert not host[:4].any() and not host[8:].any()
+    for beta in (0.5, 2.0):
+        start = rng.standard_normal((4, 5)).astype(dtype)
+        out = start.copy()
+        gemm(a, b, out, beta, address)
+        np.testing.assert_allclose(out, a @ b + beta * start, rtol=tolerance, atol=tolerance)
+
+
 def test_addresses_exist_only_for_float32_and_float64():
     assert address_for(np.float16) == 0 and address_for(np.int64) == 0

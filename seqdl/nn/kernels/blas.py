@@ -89,23 +89,31 @@ def _call_cblas_gemm(typingctx, address, transa, transb, m, n, k, a, lda, b, ldb
 
 @njit(inline="always")
 def _layout(x):
-    """(cblas transpose flag, leading dimension) of a 2-D operand, or (0, 0) when neither axis has unit stride."""
+    """(cblas transpose flag, leading dimension) of a 2-D operand, or (0, 0) when BLAS cannot address it.
+
+    BLAS needs unit stride along one axis and a positive stride along the
+    other of at least that axis's length: reversed, broadcast or
+    overlapping views go to the ``np.dot`` fallback.
+    """
     size = x.itemsize
-    if x.strides[1] == size or x.shape[1] == 1:
-        return _NO_TRANS, max(x.strides[0] // size, x.shape[1], 1)
-    if x.strides[0] == size or x.shape[0] == 1:
-        return _TRANS, max(x.strides[1] // size, x.shape[0], 1)
+    rows, cols = x.shape
+    down, across = x.strides
+    if (across == size or cols == 1) and (rows == 1 or (down > 0 and down % size == 0 and down // size >= cols)):
+        return _NO_TRANS, max(cols, 1) if rows == 1 else down // size
+    if (down == size or rows == 1) and (cols == 1 or (across > 0 and across % size == 0 and across // size >= rows)):
+        return _TRANS, max(rows, 1) if cols == 1 else across // size
     return 0, 0
 
 
 @njit(cache=True, nogil=True)
 def gemm(a, b, out, beta, address):
-    """``out = a @ b + beta * out`` (``beta`` 0 or 1: 0 ignores what ``out`` held).
+    """``out = a @ b + beta * out`` (``beta`` 0 ignores what ``out`` held, NaN included).
 
     ``a`` and ``b`` may be 2-D views with unit stride along either axis (a
-    block of rows, a transposed block); ``out`` has unit stride along its
-    rows. ``address`` from :func:`address_for`; 0, or operands of another
-    layout, use ``np.dot`` on contiguous copies instead.
+    block of rows, a transposed block); ``out`` needs unit stride along its
+    rows. ``address`` from :func:`address_for`; 0, or operands BLAS cannot
+    address (reversed, broadcast, overlapping, strided both ways), use
+    ``np.dot`` on contiguous copies instead.
     """
     m, k = a.shape
     n = b.shape[1]
@@ -113,13 +121,15 @@ def gemm(a, b, out, beta, address):
         return
     transa, lda = _layout(a)
     transb, ldb = _layout(b)
-    if address == 0 or lda == 0 or ldb == 0 or k == 0 or (out.strides[1] != out.itemsize and n > 1):
+    trans_out, ldc = _layout(out)
+    if address == 0 or lda == 0 or ldb == 0 or trans_out != _NO_TRANS or k == 0:
         product = np.dot(np.ascontiguousarray(a), np.ascontiguousarray(b))
         if beta == 0:
             out[:] = product
         else:
+            if beta != 1:
+                out *= beta
             out += product
         return
-    ldc = max(out.strides[0] // out.itemsize, n, 1)
     _call_cblas_gemm(np.int64(address), transa, transb, np.int64(m), np.int64(n), np.int64(k), a, np.int64(lda),
                      b, np.int64(ldb), float(beta), out, np.int64(ldc))
