@@ -317,25 +317,13 @@ class _Recurrent(Layer):
     def _unit_product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
         """out (+)= a @ b on the unit threads: a transposed ``a`` (a weight gradient) splits K, else rows of ``a``."""
         kernels, _ = _unit_threads()
-        parts = self.unit_parts()
-        if not (b.flags.c_contiguous or b.flags.f_contiguous):
-            b = np.ascontiguousarray(b)
+        parts, blas = self.unit_parts(), address_for(out.dtype)
         if a.T.flags.c_contiguous:
             if not accumulate:
                 out[...] = 0
-            kernels.add_products_t(a.T, b, out, np.empty((parts - 1,) + out.shape, dtype=out.dtype),
-                                   address_for(out.dtype))
-            return
-        a = np.ascontiguousarray(a)
-        if accumulate or not out.flags.c_contiguous:
-            product = np.empty(out.shape, dtype=out.dtype)
-            kernels.products(a, b, product, parts, address_for(out.dtype))
-            if accumulate:
-                out += product
-            else:
-                out[...] = product
-            return
-        kernels.products(a, b, out, parts, address_for(out.dtype))
+            kernels.add_products_t(a.T, b, out, np.empty((parts - 1,) + out.shape, dtype=out.dtype), blas)
+        else:
+            kernels.products(a, b, out, parts, 1.0 if accumulate else 0.0, blas)
 
     # -- states ---------------------------------------------------------------
     def _layer_states(self, state, n: int) -> list[tuple[np.ndarray, ...]]:

@@ -190,8 +190,7 @@ def _add_rows_by_id(local, ids, table_grad, first, units, hidden):
 
 @njit(cache=True, nogil=True, parallel=True)
 def add_products_t(a, b, out, partials, blas):
-    """``out += a.T @ b`` for C-contiguous a (K, M) and b (K, N), the K rows split over ``len(partials) + 1``
-    threads.
+    """``out += a.T @ b`` for a (K, M) and b (K, N), the K rows split over ``len(partials) + 1`` threads.
 
     The first thread adds its rows' product into ``out``; ``partials``
     (P - 1, M, N) is scratch for the others', added after it in thread order
@@ -214,11 +213,11 @@ def add_products_t(a, b, out, partials, blas):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def products(a, b, out, parts, blas):
-    """``out = a @ b`` for C-contiguous ``a`` (M, K) and ``out``, the M rows split over ``parts`` threads
-    (``blas``: the address for :func:`seqdl.nn.kernels.blas.gemm`)."""
+def products(a, b, out, parts, beta, blas):
+    """``out = a @ b + beta * out``, the M rows of ``a`` (M, K) and ``out`` split over ``parts`` threads
+    (any layouts :func:`seqdl.nn.kernels.blas.gemm` takes; ``blas``: its address)."""
     rows = a.shape[0]
     for p in prange(parts):
         start, stop = p * rows // parts, (p + 1) * rows // parts
         if stop > start:
-            gemm(a[start:stop], b, out[start:stop], 0.0, blas)
+            gemm(a[start:stop], b, out[start:stop], beta, blas)
