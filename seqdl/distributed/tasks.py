@@ -9,7 +9,7 @@ runs its tasks again elsewhere and the run's result is unchanged.
   :class:`Segment` s of about ``segment_words`` words (at line starts).
 - :func:`encode_segment` turns a segment into word-id jobs once; the jobs
   stay in the cluster's memory for every epoch.
-- :func:`train_unit` trains one segment from the round's weights with the
+- :func:`train_unit` trains one unit (a few consecutive segments) from the round's weights with the
   single-process numba kernel and returns the change of the weights.
 - :func:`add_updates` and :func:`apply_updates` reduce the changes of a
   round (a tree of additions on the workers) and merge them into the next
@@ -42,7 +42,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Unit:
-    """One task of a round: train segment ``segment`` in epoch ``epoch``.
+    """One task of a round: train the segments of group ``group`` in epoch ``epoch``.
 
     ``index`` numbers the unit in the run (it seeds the unit's random
     streams); ``words_before`` is the number of words the whole cluster had
@@ -52,7 +52,7 @@ class Unit:
 
     index: int
     epoch: int
-    segment: int
+    group: int
     words_before: int
     parallel: int
 
@@ -106,10 +106,10 @@ def encode_segment(segment: Segment, index: WordIndex, lowercase: bool) -> list[
     return list(make_jobs(segment.shard.sentences(lowercase), index, epoch=0, first_number=0, words_before=0))
 
 
-def train_unit(weights: tuple[np.ndarray, np.ndarray], jobs: list[Job], plan: Plan, unit: Unit):
-    """Train copies of ``weights`` on ``jobs`` as a single-process run does; returns ``(updates, stats)``.
+def train_unit(weights: tuple[np.ndarray, np.ndarray], segments: list[list[Job]], plan: Plan, unit: Unit):
+    """Train copies of ``weights`` on the jobs of ``segments``, in order, as a single-process run does.
 
-    The jobs run on ``plan.threads`` Hogwild threads of the single-process
+    Returns ``(updates, stats)``. The jobs run on ``plan.threads`` Hogwild threads of the single-process
     :class:`~seqdl.embeddings.runner.Runner` (with one thread the result is
     exactly reproducible). ``updates`` is ``(delta_in, delta_out)``, the
     change of the input and output weights; ``stats`` is a list of one
@@ -118,7 +118,7 @@ def train_unit(weights: tuple[np.ndarray, np.ndarray], jobs: list[Job], plan: Pl
     syn0, syn1 = (w.copy() for w in weights)
     net = plan.net._replace(syn0=syn0, syn1=syn1)
     runner = Runner(net, plan.settings, plan.seed, plan.threads, _ClusterSchedule(plan.schedule, unit), JOB_WORDS)
-    results = runner.run(_placed(jobs, unit))
+    results = runner.run(_placed([job for jobs in segments for job in jobs], unit))
     syn0 -= weights[0]
     syn1 -= weights[1]
     total = JobResult(unit.epoch, sum(r.loss for r in results), sum(r.predictions for r in results),
@@ -129,8 +129,8 @@ def train_unit(weights: tuple[np.ndarray, np.ndarray], jobs: list[Job], plan: Pl
 def _placed(jobs: list[Job], unit: Unit):
     """The unit's jobs with run-wide numbers (their random streams), epoch, and place in the unit."""
     done = 0
-    for job in jobs:
-        yield replace(job, number=unit.index * JOB_STRIDE + job.number, epoch=unit.epoch, words_before=done)
+    for number, job in enumerate(jobs):
+        yield replace(job, number=unit.index * JOB_STRIDE + number, epoch=unit.epoch, words_before=done)
         done += job.words
 
 

@@ -4,19 +4,21 @@ The client drives; the workers do the work (:mod:`seqdl.distributed.tasks`):
 
 1. the corpus is cut into shards (whole compressed files, byte ranges of
    plain ones cut at line ends); each worker counts its shards' words and
-   cuts them into segments of about ``sync_words`` words; the client merges
-   the counts (in corpus order, so the vocabulary is the one a single
-   process would count) and builds the vocabulary and noise tables;
+   cuts them into segments of about a quarter of ``sync_words`` words; the
+   client merges the counts (in corpus order, so the vocabulary is the one
+   a single process would count), builds the vocabulary and noise tables,
+   and groups consecutive segments into units of at least ``sync_words``
+   words (so a round trains that much even where the shards are small files);
 2. each segment is encoded to word ids once, on a worker, and stays in the
    cluster's memory (Dask recomputes it if its worker dies);
-3. each round, every worker trains the next segment from the current
+3. each round, every worker trains the next unit from the current
    weights with the single-process numba kernel, on the global
    learning-rate schedule; the changes are added up in a tree of tasks on
    the workers, merged into the next round's weights (summed by default,
    or averaged) and copied to every worker along a tree, so losing any one
    worker loses nothing.
 
-Every task is a pure function of (weights, segment, round), with random
+Every task is a pure function of (weights, segments, round), with random
 streams seeded by the unit's number, so a rerun after a lost worker gives
 bit-for-bit the same vectors. The client holds only the vocabulary and a
 few numbers per round; weights travel between workers.
@@ -48,6 +50,9 @@ ROUNDS_AHEAD = 2
 ROUNDS_KEPT = 2
 #: Shards per worker when counting: more than one evens out their sizes.
 SHARDS_PER_WORKER = 4
+#: Segments are cut at 1/SEGMENT_FRACTION of sync_words and grouped back into units of at least sync_words,
+#: so a unit overshoots sync_words by at most about one segment, wherever the shards end.
+SEGMENT_FRACTION = 4
 
 
 def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, progress=None,
@@ -117,6 +122,7 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     workers = max(1, len(addresses))
 
     vocab, segments = _count(client, corpus, workers, sync_words, max_vocab_memory, p, run)
+    groups = group_segments([segment.words for segment in segments], sync_words)
     model._check_sizes(len(vocab))
     plan = _plan(model, vocab, threads)
     syn0, syn1 = _initial_weights(len(vocab), p.dim, p.seed)
@@ -124,13 +130,16 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     # Each round's k-th unit goes to the k-th worker (when it is alive: the restriction is loose), so the
     # units of a round run side by side rather than where the weights were merged.
     place = [dict(workers=[address], allow_other_workers=True) for address in addresses] or [{}]
+    # A segment is encoded where its unit trains in the first epoch (and in every epoch, when the units of an
+    # epoch are a multiple of the workers).
+    worker_of = {s: g % len(place) for g, group in enumerate(groups) for s in group}
     encoded = [client.submit(tasks.encode_segment, segment, index, p.lowercase, key=f"seqdl-encode-{run}-{i}",
-                             **place[i % len(place)])
+                             **place[worker_of[i]])
                for i, segment in enumerate(segments)]
     [plan_f] = client.scatter([plan], broadcast=True, hash=False)
     [weights] = client.scatter([(syn0, syn1)], broadcast=True, hash=False)
 
-    units = [(epoch, s) for epoch in range(p.epochs) for s in range(len(segments))]
+    units = [(epoch, g) for epoch in range(p.epochs) for g in range(len(groups))]
     rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
     total = vocab.total_words * p.epochs
     stats: list = []
@@ -144,15 +153,17 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     copies = [weights] * workers  # the first weights are on every worker already
     for number, round_units in enumerate(rounds):
         results = []
-        for position, (epoch, s) in enumerate(round_units):
-            unit = tasks.Unit(index=number * workers + position, epoch=epoch, segment=s, words_before=scheduled,
+        for position, (epoch, g) in enumerate(round_units):
+            unit = tasks.Unit(index=number * workers + position, epoch=epoch, group=g, words_before=scheduled,
                               parallel=len(round_units))
-            results.append(client.submit(tasks.train_unit, copies[position], encoded[s], plan_f, unit,
-                                         key=f"seqdl-train-{run}-{unit.index}", **place[position % len(place)]))
-        scheduled += sum(segments[s].words for _, s in round_units)
-        summed = _tree_sum(client, results, f"{run}-{number}")
+            results.append(client.submit(tasks.train_unit, copies[position], [encoded[s] for s in groups[g]],
+                                         plan_f, unit, key=f"seqdl-train-{run}-{unit.index}",
+                                         **place[position % len(place)]))
+        scheduled += sum(segments[s].words for _, g in round_units for s in groups[g])
+        summed = _tree_sum(client, results, place, f"{run}-{number}")
+        # Merged on worker 0, which holds the sum and the weights (copy 0) already: nothing travels.
         weights = client.submit(tasks.apply_updates, weights, summed, len(round_units), merge,
-                                key=f"seqdl-weights-{run}-{number}")
+                                key=f"seqdl-weights-{run}-{number}", **place[0])
         round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}")
         last = number + 1 == len(rounds)  # the client fetches the final weights: no copies for a next round
         copies = [weights] if last else _broadcast(client, weights, place, f"{run}-{number}")
@@ -190,8 +201,9 @@ def _count(client, corpus: Corpus, workers: int, sync_words: int, max_vocab_memo
            run: str) -> tuple[Vocabulary, list]:
     """The merged vocabulary and the corpus's segments, counted on the workers."""
     shards = corpus.shards(workers * SHARDS_PER_WORKER)
+    segment_words = max(1, sync_words // SEGMENT_FRACTION)
     counted = client.gather([
-        client.submit(tasks.count_shard, shard, p.lowercase, max_vocab_memory, sync_words,
+        client.submit(tasks.count_shard, shard, p.lowercase, max_vocab_memory, segment_words,
                       key=f"seqdl-count-{run}-{i}") for i, shard in enumerate(shards)])
     counter = WordCounter(max_vocab_memory)
     segments = []
@@ -205,6 +217,22 @@ def _count(client, corpus: Corpus, workers: int, sync_words: int, max_vocab_memo
         raise CorpusError(f"no word occurs at least {p.min_count} times (min-count {p.min_count}); "
                           "lower --min-count or use a larger corpus", path=corpus.name)
     return vocab, segments
+
+
+def group_segments(words: list[int], sync_words: int) -> list[list[int]]:
+    """Consecutive segments (``words[i]`` words each) grouped into units of at least ``sync_words`` words.
+
+    The last group may hold fewer. Returns the segments' indices, group by group, in corpus order.
+    """
+    groups: list[list[int]] = [[]]
+    total = 0
+    for i, count in enumerate(words):
+        if total >= sync_words:
+            groups.append([])
+            total = 0
+        groups[-1].append(i)
+        total += count
+    return [group for group in groups if group]
 
 
 def _broadcast(client, weights, place: list[dict], tag: str) -> list:
@@ -222,15 +250,21 @@ def _broadcast(client, weights, place: list[dict], tag: str) -> list:
     return copies
 
 
-def _tree_sum(client, futures: list, tag: str):
-    """The sum of ``futures`` by pairwise additions on the workers (depth log2 of their number)."""
-    level, depth = list(futures), 0
+def _tree_sum(client, futures: list, place: list[dict], tag: str):
+    """The sum of ``futures`` by pairwise additions on the workers (depth log2 of their number).
+
+    Future ``i`` is unit ``i``'s result, on worker ``i``; each addition runs
+    where its first operand is, so the sum ends on worker 0 and only the
+    second operand of each addition travels.
+    """
+    level, depth = [(future, i) for i, future in enumerate(futures)], 0
     while len(level) > 1:
-        pairs = [client.submit(tasks.add_updates, a, b, key=f"seqdl-sum-{tag}-{depth}-{i}")
-                 for i, (a, b) in enumerate(zip(level[::2], level[1::2]))]
+        pairs = [(client.submit(tasks.add_updates, a, b, key=f"seqdl-sum-{tag}-{depth}-{i}",
+                                **place[where % len(place)]), where)
+                 for i, ((a, where), (b, _)) in enumerate(zip(level[::2], level[1::2]))]
         level = pairs + level[len(pairs) * 2:]
         depth += 1
-    return level[0]
+    return level[0][0]
 
 
 def _plan(model, vocab: Vocabulary, threads: int) -> tasks.Plan:

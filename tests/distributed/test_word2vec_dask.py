@@ -14,6 +14,7 @@ import seqdl
 pytest.importorskip("distributed")
 
 from seqdl.distributed import ClusterError, connect, train_word2vec
+from seqdl.distributed.word2vec import group_segments
 from seqdl.errors import CorpusError
 from seqdl.text.corpus import Corpus
 from seqdl.text.vocab import Vocabulary
@@ -30,6 +31,40 @@ def test_vocabulary_merged_across_shards_equals_one_process_count(client, tmp_pa
     assert model.wv.index_to_key == expected.words            # same words, same order (ties by first appearance)
     assert model.wv.counts.tolist() == expected.counts.tolist()
     assert sum(model.predictions_per_epoch) > 0
+
+
+def test_segments_are_grouped_into_units_of_sync_words():
+    assert group_segments([50, 50, 50, 50, 50], 100) == [[0, 1], [2, 3], [4]]
+    assert group_segments([30, 80, 10, 200, 5], 100) == [[0, 1], [2, 3], [4]]
+    assert group_segments([7, 7, 7], 1) == [[0], [1], [2]]
+    assert group_segments([7, 7, 7], 10_000) == [[0, 1, 2]]
+    assert group_segments([], 100) == []
+
+
+def test_a_folder_of_small_files_trains_sync_words_per_round_not_a_file(client, tmp_path):
+    rng = np.random.default_rng(0)
+    for i in range(40):  # 40 files of 500 words: 20,000 words an epoch
+        lines = (" ".join(f"w{j}" for j in rng.integers(0, 50, 25)) for _ in range(20))
+        (tmp_path / f"part{i:02d}.txt").write_text("\n".join(lines) + "\n")
+
+    class Rounds:
+        last, words = None, 0
+
+        def update(self, done, total=None, **fields):
+            self.last, self.words = fields.get("round", self.last), done
+
+        def write(self, line):
+            pass
+
+        def close(self):
+            pass
+
+    rounds = Rounds()
+    train_word2vec(seqdl.Word2Vec(min_count=1, epochs=2, dim=8), tmp_path, client, sync_words=5_000,
+                   progress=rounds)
+    # Units of 10 files (5,000 words): 4 an epoch, 8 in all, 2 a round; one file a unit would make 40 rounds.
+    assert rounds.last == "4/4"
+    assert rounds.words == 2 * 20_000
 
 
 def test_distributed_vectors_are_as_good_as_one_process(client, tmp_path, demo_corpus, analogy_accuracy):
