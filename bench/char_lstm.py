@@ -98,15 +98,22 @@ def timed_round(trainer, batches, steps: int) -> tuple[float, float]:
 
 
 
-def alternate_rounds(sides: dict, steps: int, round_steps: int, tokens_per_step: int) -> dict[str, list[float]]:
+def alternate_rounds(sides: dict, steps: int, round_steps: int, tokens_per_step: int,
+                     probe=None) -> dict[str, list[float]]:
     """Train each side ``(trainer, batches)`` for ``steps`` steps in rounds of ``round_steps``, alternating who goes first.
 
-    Prints each round's tokens/s and loss; returns the seconds per step of every round, by side.
+    Prints each round's tokens/s and loss; returns the seconds per step of every round, by side. With
+    ``probe`` (a function returning a number, such as :func:`core_latency.round_trip_ns`), each round
+    first calls it, prints the value and keeps it under ``"probe"``.
     """
     seconds = {name: [] for name in sides}
+    if probe is not None:
+        seconds["probe"] = []
     done = 0
     while done < steps:
         n = min(round_steps, steps - done)
+        if probe is not None:
+            seconds["probe"].append(probe())
         order = ("seqdl", "torch") if (done // round_steps) % 2 == 0 else ("torch", "seqdl")
         losses = {}
         for name in order:
@@ -114,8 +121,10 @@ def alternate_rounds(sides: dict, steps: int, round_steps: int, tokens_per_step:
             elapsed, losses[name] = timed_round(trainer, batches, n)
             seconds[name].append(elapsed / n)
         done += n
+        probed = f" | probe {seconds['probe'][-1]:.0f}" if probe is not None else ""
         print(f"step {done:5d}: seqdl {tokens_per_step / seconds['seqdl'][-1]:8,.0f} tok/s loss {losses['seqdl']:.3f}"
-              f" | torch {tokens_per_step / seconds['torch'][-1]:8,.0f} tok/s loss {losses['torch']:.3f}", flush=True)
+              f" | torch {tokens_per_step / seconds['torch'][-1]:8,.0f} tok/s loss {losses['torch']:.3f}{probed}",
+              flush=True)
     return seconds
 
 def main() -> None:

@@ -41,6 +41,12 @@ OpenBLAS builds seqdl calls (numpy's and SciPy's) and ``NUMBA_CPU_NAME`` seqdl's
 kernels, which numba otherwise compiles for the host's ISA; the first run after
 changing it recompiles them, ~20 s.) Unset ``OPENBLAS_L2_SIZE`` (and ``OPENBLAS_CORETYPE`` unless
 capping) for the bench command only, so both sides run the machine's kernels.
+
+With ``--threads`` 2 or more each round first measures how far apart two cores
+are (``bench/core_latency.py``: a cache line's round trip between them) and the
+summary splits the rounds' ratios by it: a virtual machine's host may move its
+virtual CPUs between cores that share a cache and cores that do not while the
+bench runs, and both sides' threads share written memory every time step.
 """
 
 from __future__ import annotations
@@ -57,6 +63,7 @@ import threadpoolctl
 import torch
 
 from char_lstm import TorchTrainer, alternate_rounds, batches_forever, timed_round, torch_evaluate
+from core_latency import round_trip_ns
 from seqdl.lm import LanguageModel, TokenVocabulary, TrainConfig, Trainer, evaluate, read_text, split_tokens
 from seqdl.lm.pipeline import split_ids
 from seqdl.lm.training import split_streams
@@ -88,6 +95,11 @@ class TorchLM(torch.nn.Module):
             (state,) = state
         y, state = self.rnn(self.embedding(x), state)
         return self.output(y), state if isinstance(state, tuple) else (state,)
+
+
+#: Core-to-core round trips from this many nanoseconds count as cores far apart (no shared cache): measured
+#: ~70 ns near and ~370 ns far on the 2-vCPU AMD EPYC virtual machine of docs/benchmarks.md.
+FAR_NS = 200
 
 
 def step_flops(cell: str, layers: int, hidden: int, embedding: int, vocab: int, batch: int, seq_len: int) -> float:
@@ -204,7 +216,8 @@ def main() -> None:
 
     seconds = alternate_rounds({"seqdl": (ours, batches_forever(streams, SEQ_LEN)),
                                 "torch": (theirs, batches_forever(streams, SEQ_LEN))},
-                               args.steps, args.round, BATCH * SEQ_LEN)
+                               args.steps, args.round, BATCH * SEQ_LEN,
+                               probe=(lambda: round_trip_ns() or 0.0) if args.threads > 1 else None)
 
     val_ours = evaluate(ours.model, val_ids, SEQ_LEN, BATCH)
     val_torch = torch_evaluate(theirs.model, val_ids, SEQ_LEN, BATCH)
@@ -217,6 +230,12 @@ def main() -> None:
               f"{100 * gflops / peak:4.1f}% of one core's peak ({100 * gflops / (peak * args.threads):4.1f}% of "
               f"{args.threads} cores')")
     print(f"ratio seqdl/torch {ratio:.2f}x (median of {len(seconds['seqdl'])} per-round ratios)")
+    if "probe" in seconds:  # the cores' placement, round by round (see bench/core_latency.py)
+        for label, near in (("near", True), ("far", False)):
+            ratios = [t / s for s, t, ns in zip(seconds["seqdl"], seconds["torch"], seconds["probe"])
+                      if (ns < FAR_NS) == near]
+            print(f"  rounds with the cores {label} ({'<' if near else '>='} {FAR_NS} ns a core-to-core round trip): "
+                  + (f"{len(ratios)}, ratio {statistics.median(ratios):.2f}x" if ratios else "none"))
     print(f"val loss after {args.steps} steps: seqdl {val_ours:.4f}  torch {val_torch:.4f}  "
           f"difference {val_ours - val_torch:+.4f} ({'within' if abs(val_ours - val_torch) <= 0.03 else 'NOT within'}"
           f" 0.03)")
