@@ -12,10 +12,12 @@ gradients live in the owning layer's dicts under torch's names
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .autotune import Chooser
 from .kernels.products import MAX_ROWS as KERNEL_ROWS
 from .kernels.products import rows_times_transpose, times_transpose
 from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
@@ -190,6 +192,8 @@ class LSTMLoop(TimeLoop):
 
     gates = 4
     state_size = 2
+    #: Numbers of calls between two runs of the slower forward kernel on unit threads (see :meth:`run`).
+    PROBE_EVERY = 20
     # W_hh @ h^T is faster for the LSTM's 4H-row weight in training too (whole training steps at 1 and
     # 2 threads, alternating in one process: 1.01-1.03x at H=256, 1.07x at H=512); not for the GRU's 3H.
     copies_recurrent_weight = False
@@ -199,6 +203,18 @@ class LSTMLoop(TimeLoop):
         lstm_step_forward(pre, np.empty_like(pre), recurrent, state[1], c, h, tanh_c)
         return h, (h, c)
 
+    def __init__(self, owner: _Recurrent, index: int, input_size: int):
+        super().__init__(owner, index, input_size)
+        #: On unit threads the time loops run either with each thread owning a share of the units
+        #: (meeting every step) or a block of batch rows (never meeting): the same results, and which is
+        #: faster depends on how far apart the machine's cores are, which a virtual machine's host may
+        #: change while training runs. This times both (a forward loop and the backward loop after it,
+        #: which splits the work the same way) and keeps the faster.
+        self.forward_chooser = Chooser(("units", "rows"), probe_every=self.PROBE_EVERY)
+        self._timed_forward: tuple[str, float] | None = None
+        #: How the last kept forward split the work ("units", "rows", or None off the unit threads).
+        self.forward_way_: str | None = None
+
     def run(self, pre, state, keep, ids=None):
         steps, n = pre.shape[:2] if ids is None else ids.shape
         hidden, dtype = self.hidden, pre.dtype
@@ -207,17 +223,30 @@ class LSTMLoop(TimeLoop):
         cs = np.empty_like(hs)
         tanh_c = np.empty((steps, n, hidden), dtype=dtype)
         hs[0], cs[0] = state
+        self._timed_forward = None
         if self._unit_threads(steps):
             parts, units = self._unit_split()
             table, rows = (pre, ids) if ids is not None else \
                 (pre.reshape(steps * n, -1), np.arange(steps * n, dtype=np.int64).reshape(steps, n))
             w_parts = np.empty((parts, 4 * units, hidden), dtype=dtype)  # thread k's rows of W_hh, for backward too
-            self.owner.unit_kernels().lstm_forward_units(
-                table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c, w_parts,
-                # 16 spare columns: without them the transposed copy into this buffer writes its rows 4U
-                # floats apart, a power of two at the usual sizes, which crowds them into a few cache sets
-                # (at H=512: 13-16 against 19-32 us per step).
-                np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units + 16), dtype=dtype))
+            kernels = self.owner.unit_kernels()
+            way = self.forward_chooser.pick()
+            started = time.perf_counter()
+            if way == "units":
+                kernels.lstm_forward_units(
+                    table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c, w_parts,
+                    # 16 spare columns: without them the transposed copy into this buffer writes its rows 4U
+                    # floats apart, a power of two at the usual sizes, which crowds them into a few cache sets
+                    # (at H=512: 13-16 against 19-32 us per step).
+                    np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units + 16), dtype=dtype))
+            else:
+                most, w_parts = -(-n // parts), None
+                kernels.lstm_forward_row_blocks(
+                    table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c,
+                    np.empty((parts, 4 * hidden * most), dtype=dtype), np.empty((parts, most, 4 * hidden + 16), dtype))
+            # Counted with the backward loop that follows, if one does: it reads what the forward wrote,
+            # from the other core's cache for half of it after row blocks.
+            self._timed_forward = (way, time.perf_counter() - started)
         else:
             w_parts = None
 
@@ -234,6 +263,7 @@ class LSTMLoop(TimeLoop):
             self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         if keep:
             self.gates_, self.hs, self.cs, self.tanh_c, self.w_parts_ = gates, hs, cs, tanh_c, w_parts
+            self.forward_way_ = self._timed_forward[0] if self._timed_forward is not None else None
             self.ids_, self.table_rows_ = ids, None if ids is None else pre.shape[0]
         return hs[1:], (hs[steps].copy(), cs[steps].copy())
 
@@ -272,33 +302,53 @@ class LSTMLoop(TimeLoop):
         return parts, self.hidden // parts
 
     def _back_units(self, g, grad_state):
-        """:meth:`back` on the unit threads (see :mod:`seqdl.nn.kernels.unit_threads`)."""
+        """:meth:`back` on the unit threads (see :mod:`seqdl.nn.kernels.unit_threads`), split as the forward was."""
         steps, n, hidden = g.shape
         parts, units = self._unit_split()
-
-        def by_thread(a):  # (N, H) -> (P, N, U), each thread's units contiguous
-            return np.ascontiguousarray(a.reshape(n, parts, units).transpose(1, 0, 2))
-
-        dh = np.zeros((parts, n, units), dtype=g.dtype)
-        dc = np.zeros_like(dh)
-        if grad_state is not None:
-            dh += by_thread(grad_state[0])
-            dc += by_thread(grad_state[1])
         dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
-        w_parts = self.w_parts_
-        if w_parts is None or w_parts.shape[0] != parts:  # the forward ran on another path (threading changed)
-            w_parts = np.ascontiguousarray(self.p("weight_hh").reshape(4, parts, units, hidden).transpose(1, 0, 2, 3)
-                                           .reshape(parts, 4 * units, hidden))
         bias_sums = np.zeros(4 * hidden if self.owner.bias else 0, dtype=g.dtype)
         ids = self.ids_ if self.ids_ is not None else np.zeros((0, 0), dtype=np.int64)
         table_grad = np.zeros((self.table_rows_ or 0, 4 * hidden), dtype=g.dtype)
-        self.owner.unit_kernels().lstm_backward_units(
-            self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), w_parts, dh, dc, dgates, bias_sums, ids,
-            table_grad, np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, n, 4 * units), g.dtype),
-            np.empty((2, parts, hidden, n), g.dtype))
+        kernels = self.owner.unit_kernels()
+        started = time.perf_counter()
+        if self.forward_way_ == "rows":
+            dh = np.zeros((n, hidden), dtype=g.dtype)
+            dc = np.zeros_like(dh)
+            if grad_state is not None:
+                dh += grad_state[0]
+                dc += grad_state[1]
+            most = -(-n // parts)
+            kernels.lstm_backward_row_blocks(
+                self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), self.p("weight_hh"), dh, dc, dgates,
+                bias_sums, ids, table_grad, np.empty((parts, 4 * units, hidden), g.dtype),
+                np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, most, 4 * units), g.dtype),
+                np.empty((parts, parts, hidden * most), g.dtype))
+            grad_h0 = (dh, dc)
+        else:
+            def by_thread(a):  # (N, H) -> (P, N, U), each thread's units contiguous
+                return np.ascontiguousarray(a.reshape(n, parts, units).transpose(1, 0, 2))
+
+            dh = np.zeros((parts, n, units), dtype=g.dtype)
+            dc = np.zeros_like(dh)
+            if grad_state is not None:
+                dh += by_thread(grad_state[0])
+                dc += by_thread(grad_state[1])
+            w_parts = self.w_parts_
+            if w_parts is None or w_parts.shape[0] != parts:  # the forward ran on another path (threading changed)
+                w_parts = np.ascontiguousarray(self.p("weight_hh").reshape(4, parts, units, hidden)
+                                               .transpose(1, 0, 2, 3).reshape(parts, 4 * units, hidden))
+            kernels.lstm_backward_units(
+                self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), w_parts, dh, dc, dgates, bias_sums, ids,
+                table_grad, np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, n, 4 * units), g.dtype),
+                np.empty((2, parts, hidden, n), g.dtype))
+            grad_h0 = tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
+        if self._timed_forward is not None:  # the forward's way is judged by both loops' time
+            way, seconds = self._timed_forward
+            self.forward_chooser.record(way, seconds + time.perf_counter() - started)
+            self._timed_forward = None
         self.table_grad_ = table_grad if self.ids_ is not None else None
         self.weight_gradients(dgates, dgates, self.hs[:-1], bias_sums)
-        return dgates, tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
+        return dgates, grad_h0
 
 
 class RNNLoop(TimeLoop):

@@ -11,6 +11,7 @@ from seqdl.errors import ParameterError, SeqdlError, ShapeError
 from seqdl.nn import GRU, LSTM, RNN, Layer, gradcheck
 from seqdl.nn.gradcheck import numeric_gradient
 from seqdl.nn.kernels.recurrent import lstm_step_forward
+from seqdl.nn.autotune import Chooser
 from seqdl.nn.recurrent import _unit_threads
 
 KINDS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn": (RNN, {}), "relu": (RNN, {"nonlinearity": "relu"})}
@@ -335,6 +336,33 @@ def test_a_table_and_ids_give_what_the_gathered_rows_give(cls, threading, worker
     layer.forward_projected(table, state, ids=ids)
     with pytest.raises(SeqdlError, match="call backward_projected"):
         layer.backward(grad_out)
+
+
+@needs_unit_threads
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch", [9, 1, 32])
+def test_the_row_block_forward_gives_the_unit_split_s_bits(dtype, batch):
+    """On unit threads the forward loop may run by row blocks instead (whichever its timing found faster):
+    the same bits as the unit split, forward and backward (which stays on the unit split), also for an odd
+    batch and for fewer rows than threads, with the table and ids of a language model too."""
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((batch, 6, 3)).astype(dtype)
+    grad_out = rng.standard_normal((batch, 6, 34)).astype(dtype)
+    table, ids = rng.standard_normal((5, 4 * 34)).astype(dtype), rng.integers(0, 5, (6, batch))
+    results = []
+    for way in ("units", "rows"):
+        layer = LSTM(3, 34, 2, dtype=dtype, rng=0, workers=2)
+        layer.threading = "units"
+        for loop in layer._cells:
+            loop.forward_chooser = Chooser((way,))
+        out, final = layer.forward(x)
+        dx = layer.backward(grad_out)
+        projected, _ = layer.forward_projected(table, ids=ids)
+        table_grad = layer.backward_projected(grad_out)
+        results.append([out, *final, dx, projected, table_grad, *layer.grads.values()])
+        assert all(loop.forward_chooser.seconds.keys() == {way} for loop in layer._cells)  # it really ran
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
 
 
 @needs_unit_threads

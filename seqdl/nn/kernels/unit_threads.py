@@ -94,6 +94,40 @@ def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers
                                     k * units, units)
 
 
+@njit(cache=True, nogil=True, parallel=True)
+def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, recurrent):
+    """:func:`lstm_forward_units`'s loop with thread k running a block of batch rows instead, for every step.
+
+    Same arguments and results, without ``w_parts`` (the backward loop that
+    follows is :func:`lstm_backward_row_blocks`); ``buffers`` (P, 4H * R)
+    and ``recurrent`` (P, R, at least 4H) are scratch, R the most rows a
+    thread gets. No thread ever reads what another wrote, so the threads
+    never meet between steps; each multiplies the whole W_hh by its rows'
+    states, a less efficient GEMM shape than the unit split's. Which is
+    faster depends on the machine: on a virtual machine whose two cores sat
+    apart (no shared cache, a 350-400 ns round trip), both loops took 377-383
+    against 433-435 us a step at H=256, N=32; with the cores close, the unit
+    split's forward and backward took 141-145 and 142-144 against 145-150
+    and 176-181; at H=512 the unit split stayed ahead either way.
+    :class:`seqdl.nn.autotune.Chooser` picks by timing both as training
+    runs. The results are the same bits as the unit split's wherever BLAS
+    adds each output's products in the same order for both shapes
+    (OpenBLAS does; tested).
+    """
+    steps, n = ids.shape
+    parts = recurrent.shape[0]
+    hidden = hs.shape[2]
+    for p in prange(parts):
+        a, b = p * n // parts, (p + 1) * n // parts
+        if b > a:
+            product = buffers[p, :4 * hidden * (b - a)].reshape(4 * hidden, b - a)
+            for t in range(steps):
+                np.dot(w_hh, hs[t, a:b].T, product)
+                _transpose_into(product, recurrent[p])
+                lstm_units_forward_rows(table, ids[t, a:b], gates[t, a:b], recurrent[p], cs[t, a:b], cs[t + 1, a:b],
+                                        hs[t + 1, a:b], tanh_c[t, a:b], 0, hidden)
+
+
 @njit(cache=True, nogil=True)
 def _units_of(rows, first, units, dst):
     """dst (N, 4U) = the columns of ``rows`` (N, 4H) that belong to units ``first:first+units``, gate by gate."""
@@ -164,6 +198,68 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bi
                 _add_rows_by_id(local[k], ids[t], table_grad, first, units, hidden)
     for k in prange(parts):
         _sum_parts_into(partials[0], k * units, units, dh[k])
+
+
+@njit(cache=True, nogil=True, parallel=True)
+def lstm_backward_row_blocks(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, bias_grad, ids, table_grad, w_parts,
+                             w_rows_t, local, partials):
+    """:func:`lstm_backward_units`'s loop with thread k running a block of batch rows, after
+    :func:`lstm_forward_row_blocks` (each thread then reads what it wrote itself).
+
+    ``dh``, ``dc`` (N, H): the final state's gradient on entry, the initial
+    state's on return; ``w_hh`` (4H, H); ``dgates``, ``bias_grad``, ``ids``
+    and ``table_grad`` as for :func:`lstm_backward_units`. Scratch:
+    ``w_parts`` (P, 4U, H), ``w_rows_t`` (P, H, 4U), ``local`` (P, R, 4U)
+    and ``partials`` (P, P, H * R), R the most rows a thread gets.
+
+    The same bits as the unit split: each thread multiplies its rows' gate
+    gradients by W_hh in the unit split's P pieces (units ``k*U:(k+1)*U`` of
+    every gate) and adds the pieces in the same order; the column sums and
+    the table's rows are added after the loop in the same order (steps from
+    the last, rows in order), each thread taking a share of the units so no
+    two threads add into one entry.
+    """
+    steps, n, hidden = grad_out.shape
+    parts, rows, _ = w_parts.shape
+    units = rows // 4
+    for k in prange(parts):
+        _rows_of_units(w_hh, k * units, units, w_parts[k])
+        _transpose_into(w_parts[k], w_rows_t[k])
+    for p in prange(parts):
+        a, b = p * n // parts, (p + 1) * n // parts
+        if b > a:
+            mine = local[p, :b - a]
+            for t in range(steps - 1, -1, -1):
+                lstm_units_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], grad_out[t, a:b], dh[a:b], dc[a:b],
+                                    dgates[t, a:b], 0, hidden)
+                for k in range(parts):
+                    _units_of(dgates[t, a:b], k * units, units, mine)
+                    np.dot(w_rows_t[k], mine.T, partials[p, k, :hidden * (b - a)].reshape(hidden, b - a))
+                count = b - a
+                for j in range(hidden):  # dh = the pieces' sum, in the unit split's order (_sum_parts_into)
+                    for r in range(count):
+                        dh[a + r, j] = partials[p, 0, j * count + r]
+                    for k in range(1, parts):
+                        piece = partials[p, k]
+                        for r in range(count):
+                            dh[a + r, j] += piece[j * count + r]
+    sums, by_id = bias_grad.shape[0] > 0, table_grad.shape[0] > 0
+    if sums or by_id:
+        for k in prange(parts):
+            first, last = k * units, (k + 1) * units
+            for t in range(steps - 1, -1, -1):
+                for row in range(n):
+                    source = dgates[t, row]
+                    for gate in range(4):
+                        part = source[gate * hidden + first:gate * hidden + last]
+                        if sums:
+                            into = bias_grad[gate * hidden + first:gate * hidden + last]
+                            for j in range(units):
+                                into[j] += part[j]
+                        if by_id:
+                            into = table_grad[ids[t, row], gate * hidden + first:gate * hidden + last]
+                            for j in range(units):
+                                into[j] += part[j]
 
 
 @njit(cache=True, nogil=True)
