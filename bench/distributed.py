@@ -1,6 +1,7 @@
 """word2vec on a Dask LocalCluster against in-process training, side by side in one run.
 
     python bench/distributed.py CORPUS [--epochs 5] [--repeats 3] [--max-words N] [--sync-words 200000]
+                                       [--no-quality] [--no-ceiling]
 
 Three settings train the same corpus with the same hyperparameters (skip-
 gram, dim 100, window 5, negative 5): in-process ``--workers 2`` (Hogwild
@@ -17,6 +18,17 @@ per round is the cost of a round itself: submitting the tasks, moving the
 weights to the workers and the changes back, the tree of additions, and the
 client's bookkeeping. It is printed with the bytes a worker receives and
 sends per round (2 x V x D x 4 each way).
+
+The machine's own scaling (two more settings in the same rotation, unless
+``--no-ceiling``): one plain process training the corpus in-process on one
+thread, and two such processes at once that never talk (words/s counts both
+copies). Their ratio is what two independent workers get from this
+machine's cores, caches and memory; ``local:2`` / ``local:1`` can exceed it
+only by as much as ``local:1`` trails one plain process. Each run's line
+also gives a cache line's round trip between the two cores just before it
+(``bench/core_latency.py``): a virtual machine's host may move its CPUs
+between cores that share a cache and cores that do not, which Hogwild
+threads (in-process ``--workers 2``) feel and separate processes barely do.
 
 Quality: every model's vectors are scored by gensim's evaluators, exactly
 as in bench/word2vec.py (questions-words analogies over the 300k most
@@ -41,10 +53,15 @@ _HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 
-def _bench_word2vec():
+#: The two settings that measure the machine itself: plain processes training in-process, never talking.
+ALONE, PAIRED = "1 process alone", "2 processes at once"
+
+
+def _bench_module(name: str):
+    """bench/``name``.py, loaded by path."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("seqdl_bench_word2vec", _HERE / "word2vec.py")
+    spec = importlib.util.spec_from_file_location(f"seqdl_bench_{name}", _HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -82,9 +99,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--sync-words", type=int, default=200_000, help="words per worker per round")
     parser.add_argument("--dim", type=int, default=100)
     parser.add_argument("--no-quality", action="store_true", help="skip the gensim evaluation")
+    parser.add_argument("--no-ceiling", action="store_true",
+                        help="skip timing two independent processes against one (the machine's own scaling)")
     args = parser.parse_args(argv)
 
-    evaluate = _bench_word2vec().evaluate  # the same gensim evaluation as bench/word2vec.py
+    evaluate = _bench_module("word2vec").evaluate  # the same gensim evaluation as bench/word2vec.py
+    round_trip_ns = _bench_module("core_latency").round_trip_ns
 
     import seqdl
     from seqdl.distributed import connect, train_word2vec
@@ -110,6 +130,9 @@ def main(argv: list[str] | None = None) -> None:
             "--cluster local:2": lambda seed: train_word2vec(seqdl.Word2Vec(**settings, seed=seed), corpus, two,
                                                              sync_words=args.sync_words),
         }
+        if not args.no_ceiling:
+            runs[ALONE] = lambda seed: independent(corpus, {**settings, "seed": seed}, 1)
+            runs[PAIRED] = lambda seed: independent(corpus, {**settings, "seed": seed}, 2)
         # Warm the workers (numba cache load), untimed.
         train_word2vec(seqdl.Word2Vec(dim=8, epochs=1, min_count=1), corpus, one, sync_words=args.sync_words)
         train_word2vec(seqdl.Word2Vec(dim=8, epochs=1, min_count=1), corpus, two, sync_words=args.sync_words)
@@ -119,25 +142,67 @@ def main(argv: list[str] | None = None) -> None:
         for repeat in range(args.repeats):
             order = names[repeat % len(names):] + names[:repeat % len(names)]
             for name in order:
+                cores = round_trip_ns()
                 started = time.perf_counter()
                 model = runs[name](repeat + 1)
                 seconds = time.perf_counter() - started
-                speeds[name].append(words * args.epochs / seconds)
-                if not args.no_quality:
+                copies = 1
+                if name in (ALONE, PAIRED):  # timed inside the processes, once they are up
+                    seconds, copies, model = model, 1 + (name == PAIRED), None
+                speeds[name].append(copies * words * args.epochs / seconds)
+                if model is not None and not args.no_quality:
                     quality[name].append(evaluate(list(model.wv.index_to_key), np.asarray(model.wv.vectors)))
-                print(f"  repeat {repeat + 1} {name}: {seconds:.1f} s, {speeds[name][-1]:,.0f} words/s", flush=True)
+                print(f"  repeat {repeat + 1} {name}: {seconds:.1f} s, {speeds[name][-1]:,.0f} words/s (cores: "
+                      f"{cores or 0:.0f} ns a round trip)", flush=True)
 
         overhead = round_overhead(two, corpus, args.dim)
 
     print(f"{'setting':<24} {'words/s':>10} {'analogy':>8} {'ws353':>7}")
+    ratio = lambda a, b: statistics.median(x / y for x, y in zip(speeds[a], speeds[b]))  # noqa: E731
     for name in names:
         acc, ws = np.mean(quality[name], axis=0) if quality[name] else (float("nan"),) * 2
         print(f"{name:<24} {statistics.median(speeds[name]):>10,.0f} {acc:>8.1%} {ws:>7.3f}")
-    ratio = lambda a, b: statistics.median(x / y for x, y in zip(speeds[a], speeds[b]))  # noqa: E731
     print(f"local:2 / local:1: {ratio('--cluster local:2', '--cluster local:1'):.2f}x (target >= 1.7x); "
           f"local:2 / in-process --workers 2: {ratio('--cluster local:2', 'in-process --workers 2'):.2f}x "
           "(target >= 0.85x); medians of per-repeat ratios, on a shared machine")
     print(overhead)
+    if not args.no_ceiling:
+        print(f"the machine's own scaling: {PAIRED} / {ALONE} (each training the corpus in-process on one thread, "
+              f"never talking): {ratio(PAIRED, ALONE):.2f}x; local:1 / {ALONE}: "
+              f"{ratio('--cluster local:1', ALONE):.2f}x; local:2 / {PAIRED}: "
+              f"{ratio('--cluster local:2', PAIRED):.2f}x")
+
+
+def _train_alone(corpus: Path, settings: dict, start, times) -> None:
+    """A child process: wait at ``start``, train ``corpus`` in-process, put the seconds into ``times``."""
+    import seqdl
+
+    seqdl.Word2Vec(**{**settings, "epochs": 1, "min_count": 1}).train([["warm", "up", "numba"]] * 10)
+    start.wait()
+    started = time.perf_counter()
+    seqdl.Word2Vec(**settings).train(corpus)
+    times.put(time.perf_counter() - started)
+
+
+def independent(corpus: Path, settings: dict, count: int) -> float:
+    """Seconds until ``count`` plain processes, started together, have each trained ``corpus`` in-process.
+
+    Two processes that never talk are the most a two-worker cluster can get
+    from this machine: its workers train the same kernel on their own
+    copies of the weights, sharing the cores' caches and memory. Start-up
+    (imports, numba's cache) is not timed: the processes wait at a barrier.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    start, times = context.Barrier(count), context.Queue()
+    workers = [context.Process(target=_train_alone, args=(corpus, settings, start, times)) for _ in range(count)]
+    for worker in workers:
+        worker.start()
+    seconds = max(times.get() for _ in workers)
+    for worker in workers:
+        worker.join()
+    return seconds
 
 
 def round_overhead(client, corpus: Path, dim: int) -> str:
