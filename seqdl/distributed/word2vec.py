@@ -4,11 +4,12 @@ The client drives; the workers do the work (:mod:`seqdl.distributed.tasks`):
 
 1. the corpus is cut into shards (whole compressed files, byte ranges of
    plain ones cut at line ends); each worker counts its shards' words and
-   cuts them into segments of about a quarter of ``sync_words`` words; the
+   cuts them into segments of about an eighth of ``sync_words`` words; the
    client merges the counts (in corpus order, so the vocabulary is the one
    a single process would count), builds the vocabulary and noise tables,
-   and groups consecutive segments into units of at least ``sync_words``
-   words (so a round trains that much even where the shards are small files);
+   and groups consecutive segments into equal units of about ``sync_words``
+   words (so a round trains that much even where the shards are small files,
+   and a round's units take about the same time);
 2. each segment is encoded to word ids once, on a worker, and stays in the
    cluster's memory (Dask recomputes it if its worker dies);
 3. each round, every worker trains the next unit from the current
@@ -50,9 +51,9 @@ ROUNDS_AHEAD = 2
 ROUNDS_KEPT = 2
 #: Shards per worker when counting: more than one evens out their sizes.
 SHARDS_PER_WORKER = 4
-#: Segments are cut at 1/SEGMENT_FRACTION of sync_words and grouped back into units of at least sync_words,
-#: so a unit overshoots sync_words by at most about one segment, wherever the shards end.
-SEGMENT_FRACTION = 4
+#: Segments are cut at 1/SEGMENT_FRACTION of sync_words and grouped back into units of about sync_words,
+#: so units differ by about one segment at most, wherever the shards end.
+SEGMENT_FRACTION = 8
 
 
 def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, progress=None,
@@ -220,18 +221,21 @@ def _count(client, corpus: Corpus, workers: int, sync_words: int, max_vocab_memo
 
 
 def group_segments(words: list[int], sync_words: int) -> list[list[int]]:
-    """Consecutive segments (``words[i]`` words each) grouped into units of at least ``sync_words`` words.
+    """Consecutive segments (``words[i]`` words each) in groups of about ``sync_words`` words, as equal as they go.
 
-    The last group may hold fewer. Returns the segments' indices, group by group, in corpus order.
+    As many groups as ``sync_words`` fits into the total (at least one);
+    segment i joins the group its middle word falls in when the total is
+    cut into that many equal parts, so the groups differ by about a
+    segment at most and a round's units train for about the same time.
+    Returns the segments' indices, group by group, in corpus order.
     """
-    groups: list[list[int]] = [[]]
-    total = 0
-    for i, count in enumerate(words):
-        if total >= sync_words:
-            groups.append([])
-            total = 0
-        groups[-1].append(i)
-        total += count
+    total = sum(words)
+    count = max(1, total // max(1, sync_words))
+    groups: list[list[int]] = [[] for _ in range(count)]
+    before = 0
+    for i, size in enumerate(words):
+        groups[min(count - 1, (2 * before + size) * count // (2 * max(total, 1)))].append(i)
+        before += size
     return [group for group in groups if group]
 
 

@@ -33,12 +33,19 @@ def test_vocabulary_merged_across_shards_equals_one_process_count(client, tmp_pa
     assert sum(model.predictions_per_epoch) > 0
 
 
-def test_segments_are_grouped_into_units_of_sync_words():
-    assert group_segments([50, 50, 50, 50, 50], 100) == [[0, 1], [2, 3], [4]]
-    assert group_segments([30, 80, 10, 200, 5], 100) == [[0, 1], [2, 3], [4]]
+def test_segments_are_grouped_into_equal_units_of_about_sync_words():
+    assert group_segments([50] * 6, 100) == [[0, 1], [2, 3], [4, 5]]
+    assert group_segments([50] * 5, 100) == [[0, 1], [2, 3, 4]]        # 250 words: two units, not 2 + 2 + 1
+    assert group_segments([10] * 40, 100) == [list(range(i, i + 10)) for i in range(0, 40, 10)]
+    assert group_segments([30, 80, 10, 200, 5], 100) == [[0, 1], [2], [3, 4]]  # a large segment stays whole
     assert group_segments([7, 7, 7], 1) == [[0], [1], [2]]
     assert group_segments([7, 7, 7], 10_000) == [[0, 1, 2]]
     assert group_segments([], 100) == []
+    for words in ([3, 9, 1, 4, 4, 8, 2, 6, 5, 7] * 7, [1] * 1000):
+        groups = group_segments(words, 50)
+        assert [i for group in groups for i in group] == list(range(len(words)))  # every segment, in order
+        sizes = [sum(words[i] for i in group) for group in groups]
+        assert max(sizes) - min(sizes) <= 2 * max(words)
 
 
 def test_a_folder_of_small_files_trains_sync_words_per_round_not_a_file(client, tmp_path):
