@@ -21,7 +21,7 @@ class Chooser:
     Each option is tried first, twice: its first time is not counted (it
     may include a first call's costs: compiling, caches, fresh memory). After that :meth:`pick` names the
     option with the lowest average time, except every ``probe_every``-th
-    call, which names the one least recently run, so a change of the
+    recorded call, which names the one least recently run, so a change of the
     machine is noticed. :meth:`record` takes the seconds a call took;
     averages are exponential, ``smoothing`` the weight of the newest time.
     Only for options that give the same results: which one runs depends on
@@ -42,12 +42,11 @@ class Chooser:
         self._warm: set[str] = set()
 
     def pick(self) -> str:
-        """The option to run now."""
-        self._calls += 1
+        """The option to run now (a pick that is never recorded does not count as a call)."""
         untried = [option for option in self.options if option not in self.seconds]
         if untried:
             return untried[0]
-        if self._calls % self.probe_every == 0:
+        if (self._calls + 1) % self.probe_every == 0:
             return min(self.options, key=self._last_run.__getitem__)
         return self.best()
 
@@ -60,6 +59,7 @@ class Chooser:
         """Count ``seconds`` for one run of ``option``."""
         if option not in self._last_run:
             raise ValueError(f"unknown option {option!r}")
+        self._calls += 1
         self._last_run[option] = self._calls
         if option not in self._warm:
             self._warm.add(option)

@@ -206,12 +206,14 @@ class LSTMLoop(TimeLoop):
     def __init__(self, owner: _Recurrent, index: int, input_size: int):
         super().__init__(owner, index, input_size)
         #: On unit threads the time loops run either with each thread owning a share of the units
-        #: (meeting every step) or a block of batch rows (never meeting): the same results, and which is
-        #: faster depends on how far apart the machine's cores are, which a virtual machine's host may
-        #: change while training runs. This times both (a forward loop and the backward loop after it,
-        #: which splits the work the same way) and keeps the faster.
-        self.forward_chooser = Chooser(("units", "rows"), probe_every=self.PROBE_EVERY)
-        self._timed_forward: tuple[str, float] | None = None
+        #: (meeting every step) or a block of batch rows (never meeting), and which is faster depends on how
+        #: far apart the machine's cores are, which a virtual machine's host may change while training runs.
+        #: A Chooser per (batch, dtype, threads) times both (a forward loop and the backward loop after it,
+        #: which splits the work the same way; per step, as windows differ in length) and keeps the faster.
+        #: Row blocks are offered only where they give the unit split's bits (see :meth:`_rows_agree`).
+        self.forward_ways: tuple[str, ...] = ("units", "rows")
+        self.forward_choosers: dict[tuple, Chooser] = {}
+        self._timed_forward: tuple[Chooser, str, float, int] | None = None
         #: How the last kept forward split the work ("units", "rows", or None off the unit threads).
         self.forward_way_: str | None = None
 
@@ -223,30 +225,16 @@ class LSTMLoop(TimeLoop):
         cs = np.empty_like(hs)
         tanh_c = np.empty((steps, n, hidden), dtype=dtype)
         hs[0], cs[0] = state
-        self._timed_forward = None
+        way = None
         if self._unit_threads(steps):
-            parts, units = self._unit_split()
             table, rows = (pre, ids) if ids is not None else \
                 (pre.reshape(steps * n, -1), np.arange(steps * n, dtype=np.int64).reshape(steps, n))
-            w_parts = np.empty((parts, 4 * units, hidden), dtype=dtype)  # thread k's rows of W_hh, for backward too
-            kernels = self.owner.unit_kernels()
-            way = self.forward_chooser.pick()
+            chooser = self._chooser(n, dtype)
+            way = chooser.pick()
             started = time.perf_counter()
-            if way == "units":
-                kernels.lstm_forward_units(
-                    table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c, w_parts,
-                    # 16 spare columns: without them the transposed copy into this buffer writes its rows 4U
-                    # floats apart, a power of two at the usual sizes, which crowds them into a few cache sets
-                    # (at H=512: 13-16 against 19-32 us per step).
-                    np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units + 16), dtype=dtype))
-            else:
-                most, w_parts = -(-n // parts), None
-                kernels.lstm_forward_row_blocks(
-                    table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c,
-                    np.empty((parts, 4 * hidden * most), dtype=dtype), np.empty((parts, most, 4 * hidden + 16), dtype))
-            # Counted with the backward loop that follows, if one does: it reads what the forward wrote,
-            # from the other core's cache for half of it after row blocks.
-            self._timed_forward = (way, time.perf_counter() - started)
+            w_parts = self._forward_kernel(way, table, rows, gates, hs, cs, tanh_c)
+            if keep:  # timed with the backward loop that follows: it reads what this one wrote
+                self._timed_forward = (chooser, way, time.perf_counter() - started, steps)
         else:
             w_parts = None
 
@@ -263,7 +251,7 @@ class LSTMLoop(TimeLoop):
             self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         if keep:
             self.gates_, self.hs, self.cs, self.tanh_c, self.w_parts_ = gates, hs, cs, tanh_c, w_parts
-            self.forward_way_ = self._timed_forward[0] if self._timed_forward is not None else None
+            self.forward_way_ = way
             self.ids_, self.table_rows_ = ids, None if ids is None else pre.shape[0]
         return hs[1:], (hs[steps].copy(), cs[steps].copy())
 
@@ -301,50 +289,116 @@ class LSTMLoop(TimeLoop):
         parts = self.owner.unit_parts()
         return parts, self.hidden // parts
 
-    def _back_units(self, g, grad_state):
-        """:meth:`back` on the unit threads (see :mod:`seqdl.nn.kernels.unit_threads`), split as the forward was."""
+    def _chooser(self, n: int, dtype) -> Chooser:
+        """The Chooser of the forward loop's way for ``n`` rows of ``dtype`` on the current unit threads."""
+        key = (n, np.dtype(dtype).str, self._unit_split()[0])
+        if key not in self.forward_choosers:
+            ways = tuple(way for way in self.forward_ways if way != "rows" or self._rows_agree(n, dtype))
+            self.forward_choosers[key] = Chooser(ways or ("units",), probe_every=self.PROBE_EVERY)
+        return self.forward_choosers[key]
+
+    def _rows_agree(self, n: int, dtype) -> bool:
+        """Whether row blocks give the unit split's bits for ``n`` rows of ``dtype``: both loops run on random data.
+
+        They add the same products in the same order only where BLAS does
+        for both GEMM shapes: OpenBLAS, for one, takes another path for a
+        one-column product and rounds differently for some column counts
+        (at H=34, batches 2, 3 and 5 differ). The order depends on the
+        shapes, not the values, so a short loop of the real shapes tells.
+        """
+        rng = np.random.default_rng(0)
+        steps, hidden = 2, self.hidden
+        table = rng.standard_normal((steps * n, 4 * hidden)).astype(dtype)
+        ids = np.arange(steps * n, dtype=np.int64).reshape(steps, n)
+        state = [rng.standard_normal((n, hidden)).astype(dtype) for _ in range(2)]
+        g = rng.standard_normal((steps, n, hidden)).astype(dtype)
+        outputs = []
+        for way in ("units", "rows"):
+            gates = np.empty((steps, n, 4 * hidden), dtype=dtype)
+            hs, cs = np.empty((steps + 1, n, hidden), dtype=dtype), np.empty((steps + 1, n, hidden), dtype=dtype)
+            tanh_c = np.empty((steps, n, hidden), dtype=dtype)
+            hs[0], cs[0] = state
+            w_parts = self._forward_kernel(way, table, ids, gates, hs, cs, tanh_c)
+            dgates, bias_sums = np.empty_like(gates), np.zeros(4 * hidden, dtype=dtype)
+            table_grad = np.zeros_like(table)
+            dh, dc = self._backward_kernel(way, gates, cs, tanh_c, g, w_parts, state, dgates, bias_sums, ids,
+                                           table_grad)
+            outputs.append([gates, hs, cs, tanh_c, dgates, bias_sums, table_grad, dh, dc])
+        return all(np.array_equal(a, b) for a, b in zip(*outputs))
+
+    def _forward_kernel(self, way: str, table, rows, gates, hs, cs, tanh_c) -> np.ndarray | None:
+        """The forward loop on the unit threads, split by ``way``; returns the threads' rows of W_hh for the
+        unit split's backward (None after row blocks)."""
+        parts, units = self._unit_split()
+        steps, n = rows.shape
+        hidden, dtype = self.hidden, gates.dtype
+        kernels = self.owner.unit_kernels()
+        if way == "units":
+            w_parts = np.empty((parts, 4 * units, hidden), dtype=dtype)
+            kernels.lstm_forward_units(
+                table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c, w_parts,
+                # 16 spare columns: without them the transposed copy into this buffer writes its rows 4U
+                # floats apart, a power of two at the usual sizes, which crowds them into a few cache sets
+                # (at H=512: 13-16 against 19-32 us per step).
+                np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units + 16), dtype=dtype))
+            return w_parts
+        most = -(-n // parts)
+        kernels.lstm_forward_row_blocks(
+            table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c,
+            np.empty((parts, 4 * hidden * most), dtype=dtype), np.empty((parts, most, 4 * hidden + 16), dtype))
+        return None
+
+    def _backward_kernel(self, way: str, gates, cs, tanh_c, g, w_parts, grad_state, dgates, bias_sums, ids,
+                         table_grad) -> tuple[np.ndarray, np.ndarray]:
+        """The backward loop on the unit threads, split by ``way`` as the forward was; returns the gradient
+        into the initial state (dh, dc), each (N, H)."""
         steps, n, hidden = g.shape
         parts, units = self._unit_split()
-        dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
-        bias_sums = np.zeros(4 * hidden if self.owner.bias else 0, dtype=g.dtype)
-        ids = self.ids_ if self.ids_ is not None else np.zeros((0, 0), dtype=np.int64)
-        table_grad = np.zeros((self.table_rows_ or 0, 4 * hidden), dtype=g.dtype)
+        dtype = g.dtype
         kernels = self.owner.unit_kernels()
-        started = time.perf_counter()
-        if self.forward_way_ == "rows":
-            dh = np.zeros((n, hidden), dtype=g.dtype)
-            dc = np.zeros_like(dh)
+        if way == "rows":
+            dh, dc = np.zeros((n, hidden), dtype=dtype), np.zeros((n, hidden), dtype=dtype)
             if grad_state is not None:
                 dh += grad_state[0]
                 dc += grad_state[1]
             most = -(-n // parts)
             kernels.lstm_backward_row_blocks(
-                self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), self.p("weight_hh"), dh, dc, dgates,
-                bias_sums, ids, table_grad, np.empty((parts, 4 * units, hidden), g.dtype),
-                np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, most, 4 * units), g.dtype),
-                np.empty((parts, parts, hidden * most), g.dtype))
-            grad_h0 = (dh, dc)
-        else:
-            def by_thread(a):  # (N, H) -> (P, N, U), each thread's units contiguous
-                return np.ascontiguousarray(a.reshape(n, parts, units).transpose(1, 0, 2))
+                gates, cs, tanh_c, g, self.p("weight_hh"), dh, dc, dgates, bias_sums, ids, table_grad,
+                np.empty((parts, 4 * units, hidden), dtype), np.empty((parts, hidden, 4 * units), dtype),
+                np.empty((parts, most, 4 * units), dtype), np.empty((parts, parts, hidden * most), dtype))
+            return dh, dc
 
-            dh = np.zeros((parts, n, units), dtype=g.dtype)
-            dc = np.zeros_like(dh)
-            if grad_state is not None:
-                dh += by_thread(grad_state[0])
-                dc += by_thread(grad_state[1])
-            w_parts = self.w_parts_
-            if w_parts is None or w_parts.shape[0] != parts:  # the forward ran on another path (threading changed)
-                w_parts = np.ascontiguousarray(self.p("weight_hh").reshape(4, parts, units, hidden)
-                                               .transpose(1, 0, 2, 3).reshape(parts, 4 * units, hidden))
-            kernels.lstm_backward_units(
-                self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g), w_parts, dh, dc, dgates, bias_sums, ids,
-                table_grad, np.empty((parts, hidden, 4 * units), g.dtype), np.empty((parts, n, 4 * units), g.dtype),
-                np.empty((2, parts, hidden, n), g.dtype))
-            grad_h0 = tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
-        if self._timed_forward is not None:  # the forward's way is judged by both loops' time
-            way, seconds = self._timed_forward
-            self.forward_chooser.record(way, seconds + time.perf_counter() - started)
+        def by_thread(a):  # (N, H) -> (P, N, U), each thread's units contiguous
+            return np.ascontiguousarray(a.reshape(n, parts, units).transpose(1, 0, 2))
+
+        dh, dc = np.zeros((parts, n, units), dtype=dtype), np.zeros((parts, n, units), dtype=dtype)
+        if grad_state is not None:
+            dh += by_thread(grad_state[0])
+            dc += by_thread(grad_state[1])
+        if w_parts is None or w_parts.shape[0] != parts:  # the forward ran on another path (threading changed)
+            w_parts = np.ascontiguousarray(self.p("weight_hh").reshape(4, parts, units, hidden)
+                                           .transpose(1, 0, 2, 3).reshape(parts, 4 * units, hidden))
+        kernels.lstm_backward_units(
+            gates, cs, tanh_c, g, w_parts, dh, dc, dgates, bias_sums, ids, table_grad,
+            np.empty((parts, hidden, 4 * units), dtype), np.empty((parts, n, 4 * units), dtype),
+            np.empty((2, parts, hidden, n), dtype))
+        return tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
+
+    def _back_units(self, g, grad_state):
+        """:meth:`back` on the unit threads (see :mod:`seqdl.nn.kernels.unit_threads`), split as the forward was."""
+        steps, n, hidden = g.shape
+        dgates = self.work.get("dgates", self.gates_.shape, g.dtype)
+        bias_sums = np.zeros(4 * hidden if self.owner.bias else 0, dtype=g.dtype)
+        ids = self.ids_ if self.ids_ is not None else np.zeros((0, 0), dtype=np.int64)
+        table_grad = np.zeros((self.table_rows_ or 0, 4 * hidden), dtype=g.dtype)
+        started = time.perf_counter()
+        way = "rows" if self.forward_way_ == "rows" else "units"
+        grad_h0 = self._backward_kernel(way, self.gates_, self.cs, self.tanh_c, np.ascontiguousarray(g),
+                                        self.w_parts_, grad_state, dgates, bias_sums, ids, table_grad)
+        if self._timed_forward is not None:  # the forward's way is judged by both loops' time, per step
+            chooser, timed_way, seconds, timed_steps = self._timed_forward
+            if timed_way == way and timed_steps == steps:
+                chooser.record(way, (seconds + time.perf_counter() - started) / steps)
             self._timed_forward = None
         self.table_grad_ = table_grad if self.ids_ is not None else None
         self.weight_gradients(dgates, dgates, self.hs[:-1], bias_sums)

@@ -11,7 +11,6 @@ from seqdl.errors import ParameterError, SeqdlError, ShapeError
 from seqdl.nn import GRU, LSTM, RNN, Layer, gradcheck
 from seqdl.nn.gradcheck import numeric_gradient
 from seqdl.nn.kernels.recurrent import lstm_step_forward
-from seqdl.nn.autotune import Chooser
 from seqdl.nn.recurrent import _unit_threads
 
 KINDS = {"lstm": (LSTM, {}), "gru": (GRU, {}), "rnn": (RNN, {}), "relu": (RNN, {"nonlinearity": "relu"})}
@@ -338,31 +337,75 @@ def test_a_table_and_ids_give_what_the_gathered_rows_give(cls, threading, worker
         layer.backward(grad_out)
 
 
-@needs_unit_threads
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("batch", [9, 1, 32])
-def test_the_row_block_forward_gives_the_unit_split_s_bits(dtype, batch):
-    """On unit threads the forward loop may run by row blocks instead (whichever its timing found faster):
-    the same bits as the unit split, forward and backward (which stays on the unit split), also for an odd
-    batch and for fewer rows than threads, with the table and ids of a language model too."""
+def _both_ways(dtype, batch, hidden, ways, patch=None):
+    """Outputs, final state, input and table gradients and weight gradients of a 2-layer LSTM on unit threads
+    whose forward loops may run only ``ways``; and the ways each loop's choosers offered."""
     rng = np.random.default_rng(7)
     x = rng.standard_normal((batch, 6, 3)).astype(dtype)
-    grad_out = rng.standard_normal((batch, 6, 34)).astype(dtype)
-    table, ids = rng.standard_normal((5, 4 * 34)).astype(dtype), rng.integers(0, 5, (6, batch))
-    results = []
-    for way in ("units", "rows"):
-        layer = LSTM(3, 34, 2, dtype=dtype, rng=0, workers=2)
-        layer.threading = "units"
-        for loop in layer._cells:
-            loop.forward_chooser = Chooser((way,))
-        out, final = layer.forward(x)
-        dx = layer.backward(grad_out)
-        projected, _ = layer.forward_projected(table, ids=ids)
-        table_grad = layer.backward_projected(grad_out)
-        results.append([out, *final, dx, projected, table_grad, *layer.grads.values()])
-        assert all(loop.forward_chooser.seconds.keys() == {way} for loop in layer._cells)  # it really ran
-    for ours, theirs in zip(*results):
+    grad_out = rng.standard_normal((batch, 6, hidden)).astype(dtype)
+    table, ids = rng.standard_normal((5, 4 * hidden)).astype(dtype), rng.integers(0, 5, (6, batch))
+    layer = LSTM(3, hidden, 2, dtype=dtype, rng=0, workers=2)
+    layer.threading = "units"
+    for loop in layer._cells:
+        loop.forward_ways = ways
+    out, final = layer.forward(x)
+    dx = layer.backward(grad_out)
+    projected, _ = layer.forward_projected(table, ids=ids)
+    table_grad = layer.backward_projected(grad_out)
+    offered = {chooser.options for loop in layer._cells for chooser in loop.forward_choosers.values()}
+    ran = {option for loop in layer._cells for chooser in loop.forward_choosers.values() for option in chooser._warm}
+    return [out, *final, dx, projected, table_grad, *layer.grads.values()], offered, ran
+
+
+@needs_unit_threads
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch,hidden", [(9, 34), (1, 34), (2, 34), (3, 34), (5, 34), (32, 34), (9, 256),
+                                          (16, 128), (32, 256)])
+def test_whichever_way_timing_picks_the_bits_are_the_unit_split_s(dtype, batch, hidden):
+    """On unit threads the loops may run by row blocks instead (whichever timing found faster), but only
+    where a check of the real shapes found them to give the unit split's bits: forward and backward, with
+    the table and ids of a language model too, an odd batch and fewer rows than threads."""
+    units, offered_units, _ = _both_ways(dtype, batch, hidden, ("units",))
+    rows, offered_rows, ran = _both_ways(dtype, batch, hidden, ("rows",))
+    assert offered_units == {("units",)} and offered_rows <= {("rows",), ("units",)}
+    assert ran == {option for options in offered_rows for option in options}  # what was offered really ran
+    for ours, theirs in zip(units, rows):
         np.testing.assert_array_equal(ours, theirs)
+
+
+@needs_unit_threads
+def test_row_blocks_are_offered_where_they_agree_and_never_where_they_do_not(monkeypatch):
+    """The check runs both loops: row blocks that round one output differently are never offered."""
+    _, offered, _ = _both_ways(np.float64, 32, 34, ("units", "rows"))
+    assert offered == {("units", "rows")}  # OpenBLAS adds in the same order for these shapes
+    from seqdl.nn.kernels import unit_threads
+
+    original = unit_threads.lstm_forward_row_blocks
+
+    def off_by_an_ulp(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, recurrent):
+        original(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, recurrent)
+        hs[-1, 0, 0] = np.nextafter(hs[-1, 0, 0], np.inf)
+
+    monkeypatch.setattr(unit_threads, "lstm_forward_row_blocks", off_by_an_ulp)
+    units, _, _ = _both_ways(np.float64, 32, 34, ("units",))
+    rows, offered, ran = _both_ways(np.float64, 32, 34, ("units", "rows"))
+    assert offered == {("units",)} and ran == {"units"}
+    for ours, theirs in zip(units, rows):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@needs_unit_threads
+def test_each_batch_shape_has_its_own_chooser_and_only_trained_calls_count():
+    layer = LSTM(3, 34, dtype=np.float32, rng=0, workers=2)
+    layer.threading = "units"
+    rng = np.random.default_rng(0)
+    for batch in (4, 6):
+        layer.forward(rng.standard_normal((batch, 8, 3)).astype(np.float32))
+        layer.backward(rng.standard_normal((batch, 8, 34)).astype(np.float32))
+    layer.infer(rng.standard_normal((4, 8, 3)).astype(np.float32))  # a decoder's path: nothing kept or timed
+    [loop] = layer._cells
+    assert sorted(key[0] for key in loop.forward_choosers) == [4, 6]
+    assert all(chooser._calls == 1 for chooser in loop.forward_choosers.values())
 
 
 @needs_unit_threads

@@ -111,8 +111,10 @@ def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, re
     and 176-181; at H=512 the unit split stayed ahead either way.
     :class:`seqdl.nn.autotune.Chooser` picks by timing both as training
     runs. The results are the same bits as the unit split's wherever BLAS
-    adds each output's products in the same order for both shapes
-    (OpenBLAS does; tested).
+    adds each output's products in the same order for both shapes; OpenBLAS
+    does for most but not all (not for one-row blocks, nor at H=128 for 16
+    rows), so the caller offers this loop only for shapes a check has found
+    to agree (:meth:`seqdl.nn.time_loops.LSTMLoop._rows_agree`).
     """
     steps, n = ids.shape
     parts = recurrent.shape[0]
