@@ -73,7 +73,7 @@ import numpy as np
 from ..errors import ParameterError, SeqdlError, ShapeError
 from . import init
 from .base import DEFAULT_DTYPE, Layer, make_rng
-from .kernels.blas import address_for
+from .kernels.blas import address_for, gemm
 from .kernels.elementwise import scatter_add_rows
 from .time_loops import GRULoop, LSTMLoop, RNNLoop, TimeLoop
 from .layers import Dropout
@@ -307,8 +307,12 @@ class _Recurrent(Layer):
             self._unit_product(a, b, out, accumulate)
             return
 
+        blas = address_for(out.dtype) if a.dtype == b.dtype == out.dtype else 0
+
         def block(start, stop):
-            if accumulate:
+            if accumulate and blas:  # added inside the GEMM (beta 1): no product-sized temporary and pass
+                gemm(a[start:stop], b, out[start:stop], 1.0, blas)
+            elif accumulate:
                 out[start:stop] += a[start:stop] @ b
             else:
                 np.matmul(a[start:stop], b, out=out[start:stop])

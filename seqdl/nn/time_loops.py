@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .autotune import Chooser
+from .kernels.blas import address_for
+from .kernels.lstm_loop import lstm_backward_block, lstm_forward_block
 from .kernels.products import MAX_ROWS as KERNEL_ROWS
 from .kernels.products import rows_times_transpose, times_transpose
 from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
@@ -220,10 +222,16 @@ class LSTMLoop(TimeLoop):
     def run(self, pre, state, keep, ids=None):
         steps, n = pre.shape[:2] if ids is None else ids.shape
         hidden, dtype = self.hidden, pre.dtype
-        gates = np.empty((steps, n, 4 * hidden), dtype=dtype)
-        hs = np.empty((steps + 1, n, hidden), dtype=dtype)
-        cs = np.empty_like(hs)
-        tanh_c = np.empty((steps, n, hidden), dtype=dtype)
+
+        def cache(name, shape):
+            # Kept for backward, never handed out: reused from call to call when kept (fresh memory costs a
+            # page fault per 4 KB: 13 us a step of 152 at H=256, N=32), so a kept forward replaces the last.
+            return self.work.get(name, shape, dtype) if keep else np.empty(shape, dtype=dtype)
+
+        gates = cache("gates", (steps, n, 4 * hidden))
+        hs = np.empty((steps + 1, n, hidden), dtype=dtype)  # the caller gets hs[1:]
+        cs = cache("cs", (steps + 1, n, hidden))
+        tanh_c = cache("tanh_c", (steps, n, hidden))
         hs[0], cs[0] = state
         way = None
         if self._unit_threads(steps):
@@ -235,6 +243,17 @@ class LSTMLoop(TimeLoop):
             w_parts = self._forward_kernel(way, table, rows, gates, hs, cs, tanh_c)
             if keep:  # timed with the backward loop that follows: it reads what this one wrote
                 self._timed_forward = (chooser, way, time.perf_counter() - started, steps)
+        elif steps >= MIN_STEPS_FOR_COPY:  # training or a long loop: each block's whole loop in one numba call
+            w_parts = None
+            table, rows = (pre, ids) if ids is not None else \
+                (pre.reshape(steps * n, -1), np.arange(steps * n, dtype=np.int64).reshape(steps, n))
+            w_hh, blas = self.p("weight_hh"), address_for(dtype)
+
+            def block(a, b):
+                lstm_forward_block(table, rows, w_hh, gates, hs, cs, tanh_c, np.empty((4 * hidden, b - a), dtype),
+                                   np.empty((b - a, 4 * hidden + 16), dtype), a, b, blas)  # + 16: see _forward_kernel
+
+            self.owner.in_parallel(block, self.owner.batch_blocks(n))
         else:
             w_parts = None
 
@@ -269,11 +288,18 @@ class LSTMLoop(TimeLoop):
         gates, cs, tanh_c = self.gates_, self.cs, self.tanh_c
         self.table_grad_ = None
 
-        def rows(a, b):
-            for t in range(steps - 1, -1, -1):
-                lstm_step_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], g[t, a:b], dh[a:b], dc[a:b],
-                                   dgates[t, a:b])
-                np.matmul(dgates[t, a:b], w_hh, out=dh[a:b])
+        if steps >= MIN_STEPS_FOR_COPY:  # as the forward ran
+            grad_out, blas = np.ascontiguousarray(g), address_for(g.dtype)
+
+            def rows(a, b):
+                lstm_backward_block(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates,
+                                    np.empty((hidden, b - a), g.dtype), a, b, blas)
+        else:
+            def rows(a, b):
+                for t in range(steps - 1, -1, -1):
+                    lstm_step_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], g[t, a:b], dh[a:b], dc[a:b],
+                                       dgates[t, a:b])
+                    np.matmul(dgates[t, a:b], w_hh, out=dh[a:b])
 
         self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         self.weight_gradients(dgates, dgates, self.hs[:-1])

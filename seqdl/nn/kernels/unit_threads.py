@@ -32,28 +32,8 @@ import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls into it; se
 from numba import njit, prange
 
 from .blas import gemm
+from .transpose import transpose_into
 from .recurrent import lstm_units_backward, lstm_units_forward_rows
-
-
-@njit(cache=True, nogil=True)
-def _transpose_into(src, dst):
-    """dst = src.T for a small 2-D block (the GEMM's (rows, N) result back to the kernels' (N, rows)).
-
-    Eight source rows at a time: each destination row then gets eight
-    neighbouring stores per pass (7 against 10 us for 512 x 32, float32).
-    """
-    rows, cols = src.shape
-    whole = rows - rows % 8
-    for j0 in range(0, whole, 8):
-        s0, s1, s2, s3 = src[j0], src[j0 + 1], src[j0 + 2], src[j0 + 3]
-        s4, s5, s6, s7 = src[j0 + 4], src[j0 + 5], src[j0 + 6], src[j0 + 7]
-        for i in range(cols):
-            d = dst[i]
-            d[j0], d[j0 + 1], d[j0 + 2], d[j0 + 3] = s0[i], s1[i], s2[i], s3[i]
-            d[j0 + 4], d[j0 + 5], d[j0 + 6], d[j0 + 7] = s4[i], s5[i], s6[i], s7[i]
-    for j in range(whole, rows):
-        for i in range(cols):
-            dst[i, j] = src[j, i]
 
 
 @njit(cache=True, nogil=True)
@@ -89,7 +69,7 @@ def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers
         for k in prange(parts):
             # W_k @ h^T (the long dimension first) and a transposed copy beat h @ W_k^T, as in RecurrentProduct.
             np.dot(w_parts[k], hs[t].T, buffers[k])
-            _transpose_into(buffers[k], recurrent[k])
+            transpose_into(buffers[k], recurrent[k])
             lstm_units_forward_rows(table, ids[t], gates[t], recurrent[k], cs[t], cs[t + 1], hs[t + 1], tanh_c[t],
                                     k * units, units)
 
@@ -125,7 +105,7 @@ def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, re
             product = buffers[p, :4 * hidden * (b - a)].reshape(4 * hidden, b - a)
             for t in range(steps):
                 np.dot(w_hh, hs[t, a:b].T, product)
-                _transpose_into(product, recurrent[p])
+                transpose_into(product, recurrent[p])
                 lstm_units_forward_rows(table, ids[t, a:b], gates[t, a:b], recurrent[p], cs[t, a:b], cs[t + 1, a:b],
                                         hs[t + 1, a:b], tanh_c[t, a:b], 0, hidden)
 
@@ -185,7 +165,7 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bi
     units = rows // 4
     sums, by_id = bias_grad.shape[0] > 0, table_grad.shape[0] > 0
     for k in prange(parts):
-        _transpose_into(w_parts[k], w_rows_t[k])
+        transpose_into(w_parts[k], w_rows_t[k])
     for t in range(steps - 1, -1, -1):
         for k in prange(parts):
             first = k * units
@@ -226,7 +206,7 @@ def lstm_backward_row_blocks(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, 
     units = rows // 4
     for k in prange(parts):
         _rows_of_units(w_hh, k * units, units, w_parts[k])
-        _transpose_into(w_parts[k], w_rows_t[k])
+        transpose_into(w_parts[k], w_rows_t[k])
     for p in prange(parts):
         a, b = p * n // parts, (p + 1) * n // parts
         if b > a:

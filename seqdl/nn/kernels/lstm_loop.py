@@ -1,0 +1,55 @@
+"""The LSTM's whole time loop for one block of batch rows on one thread, no Python between steps.
+
+The single-thread path (``workers=1``, and each block of ``threading="rows"``)
+of :class:`seqdl.nn.time_loops.LSTMLoop` in training and long loops. Each step
+multiplies ``W_hh @ h^T`` (the long dimension first, as
+:class:`~seqdl.nn.time_loops.RecurrentProduct` found faster for the LSTM),
+copies it back to row-major and runs the fused cell kernel; backwards, the
+cell's derivative then ``W_hh^T @ dgates^T``, copied back into ``dh``. The
+products go to numpy's OpenBLAS through :func:`seqdl.nn.kernels.blas.gemm`,
+with whatever thread count the caller gives numpy's BLAS, as numpy's own
+``matmul`` in a Python loop would; only the interpreter between the steps is
+gone. Measured on one AVX-512 core (Intel Xeon, H=256, N=32, T=64), whole
+training steps: 7 % faster than the Python loop, 4 % at H=512.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from .blas import gemm
+from .recurrent import lstm_units_backward, lstm_units_forward_rows
+from .transpose import transpose_into
+
+
+@njit(cache=True, nogil=True)
+def lstm_forward_block(table, ids, w_hh, gates, hs, cs, tanh_c, product, recurrent, a, b, blas):
+    """Rows ``a:b`` of the forward loop: step t's row r starts from ``table[ids[t, r]]``.
+
+    ``gates`` (T, N, 4H), ``hs``, ``cs`` (T+1, N, H) with the initial state
+    in row 0, ``tanh_c`` (T, N, H) as :func:`seqdl.nn.kernels.unit_threads.lstm_forward_units`
+    writes them; ``product`` (4H, b - a) and ``recurrent`` (b - a, at least
+    4H) are scratch; ``blas`` the address for :func:`~seqdl.nn.kernels.blas.gemm`.
+    """
+    hidden = hs.shape[2]
+    for t in range(gates.shape[0]):
+        gemm(w_hh, hs[t, a:b].T, product, 0.0, blas)
+        transpose_into(product, recurrent)
+        lstm_units_forward_rows(table, ids[t, a:b], gates[t, a:b], recurrent, cs[t, a:b], cs[t + 1, a:b],
+                                hs[t + 1, a:b], tanh_c[t, a:b], 0, hidden)
+
+
+@njit(cache=True, nogil=True)
+def lstm_backward_block(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, product, a, b, blas):
+    """Rows ``a:b`` of the backward loop after :func:`lstm_forward_block`.
+
+    ``dh``, ``dc`` (N, H): the final state's gradient on entry, the initial
+    state's on return (rows ``a:b``); ``dgates`` (T, N, 4H) is written;
+    ``product`` (H, b - a) is scratch.
+    """
+    hidden = dh.shape[1]
+    for t in range(gates.shape[0] - 1, -1, -1):
+        lstm_units_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], grad_out[t, a:b], dh[a:b], dc[a:b],
+                            dgates[t, a:b], 0, hidden)
+        gemm(w_hh.T, dgates[t, a:b].T, product, 0.0, blas)
+        transpose_into(product, dh[a:b])
