@@ -36,8 +36,9 @@ and oneDNN's ISA as evidence):
         ATEN_CPU_CAPABILITY=avx2 python bench/recurrent_speed.py CORPUS --threads 1
 
 (``ATEN_CPU_CAPABILITY`` caps torch's own vectorised kernels, ``MKL_ENABLE_INSTRUCTIONS``
-and ``ONEDNN_MAX_CPU_ISA`` its BLAS and oneDNN; ``OPENBLAS_CORETYPE`` caps both
-OpenBLAS builds seqdl calls (numpy's and SciPy's) and ``NUMBA_CPU_NAME`` seqdl's own
+and ``ONEDNN_MAX_CPU_ISA`` its BLAS and oneDNN, and ``MKL_ENABLE_INSTRUCTIONS`` also the MKL
+seqdl's time loops use with the ``mkl`` extra; ``OPENBLAS_CORETYPE`` caps both
+OpenBLAS builds seqdl may call (numpy's and SciPy's) and ``NUMBA_CPU_NAME`` seqdl's own
 kernels, which numba otherwise compiles for the host's ISA; the first run after
 changing it recompiles them, ~20 s.) Unset ``OPENBLAS_L2_SIZE`` (and ``OPENBLAS_CORETYPE`` unless
 capping) for the bench command only, so both sides run the machine's kernels.
@@ -67,6 +68,7 @@ from core_latency import round_trip_ns
 from seqdl.lm import LanguageModel, TokenVocabulary, TrainConfig, Trainer, evaluate, read_text, split_tokens
 from seqdl.lm.pipeline import split_ids
 from seqdl.lm.training import split_streams
+from seqdl.nn.kernels.blas import kernel_blas
 
 EMBEDDING, SEQ_LEN, BATCH = 64, 64, 32
 GATES = {"lstm": 4, "gru": 3}
@@ -193,6 +195,7 @@ def main() -> None:
 
     flops = step_flops(args.cell, args.layers, args.hidden, EMBEDDING, len(vocab), BATCH, SEQ_LEN)
     isa, clock, per_cycle, peak = cpu_peak(args.clock_ghz, args.flops_per_cycle)
+    kernel_blas()  # loads MKL, when installed, so threadpoolctl lists it
     blas_info = [f"{i['internal_api']} {i.get('architecture')} kernels, {i['num_threads']} thread(s)"
                  for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     caps = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NUMBA_CPU_NAME",
@@ -203,8 +206,9 @@ def main() -> None:
           f"alternating rounds of {args.round}")
     print(f"cpu: {isa} (flags), assumed {clock:.2f} GHz x {per_cycle:g} FLOP/cycle = one-core fp32 peak "
           f"{peak:,.0f} GFLOP/s; environment caps: {caps or 'none'}")
-    print(f"numpy BLAS: {'; '.join(blas_info)}; numba compiles for {numba_target()}; seqdl workers "
-          f"{args.threads}, threading {args.threading} (the layer's cores: {threading_used(ours.model.rnn)})")
+    print(f"BLAS libraries: {'; '.join(blas_info)}; seqdl's time-loop products: {kernel_blas()}; numba compiles for "
+          f"{numba_target()}; seqdl workers {args.threads}, threading {args.threading} (the layer's cores: "
+          f"{threading_used(ours.model.rnn)})")
     print(f"torch {torch.__version__}: cpu capability {torch.backends.cpu.get_cpu_capability()}, intra-op threads "
           f"{torch.get_num_threads()}, oneDNN ISA: {onednn_isa()}")
     print(f"GEMM work per step: {flops / 1e9:.3f} GFLOP (6*B*T*((2L-1)*H*G*H + E*G*H + H*V))")

@@ -73,7 +73,7 @@ import numpy as np
 from ..errors import ParameterError, SeqdlError, ShapeError
 from . import init
 from .base import DEFAULT_DTYPE, Layer, make_rng
-from .kernels.blas import address_for, gemm
+from .kernels.blas import address_for, gemm, kernel_address_for
 from .kernels.elementwise import scatter_add_rows
 from .time_loops import GRULoop, LSTMLoop, RNNLoop, TimeLoop
 from .layers import Dropout
@@ -109,8 +109,8 @@ def _unit_threads():
     None when numba's threading layer is its fallback "workqueue", which two
     Python threads must never enter at once (aborting the process), or in a
     child forked after unit threads started: then the LSTM uses BLAS threads
-    instead. The controller is made after the kernels' module has loaded
-    SciPy's BLAS, so it can hold that library to one thread.
+    instead. The controller holds numpy's BLAS (which the kernels call unless
+    MKL, single-threaded anyway, is installed) to one thread.
     """
     if _forked_from_unit_threads:
         return None
@@ -321,7 +321,7 @@ class _Recurrent(Layer):
     def _unit_product(self, a: np.ndarray, b: np.ndarray, out: np.ndarray, accumulate: bool) -> None:
         """out (+)= a @ b on the unit threads: a transposed ``a`` (a weight gradient) splits K, else rows of ``a``."""
         kernels, _ = _unit_threads()
-        parts, blas = self.unit_parts(), address_for(out.dtype)
+        parts, blas = self.unit_parts(), kernel_address_for(out.dtype)
         if a.T.flags.c_contiguous:
             if not accumulate:
                 out[...] = 0

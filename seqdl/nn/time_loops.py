@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .autotune import Chooser
-from .kernels.blas import address_for
+from .kernels.blas import kernel_address_for
 from .kernels.lstm_loop import lstm_backward_block, lstm_forward_block
 from .kernels.products import MAX_ROWS as KERNEL_ROWS
 from .kernels.products import rows_times_transpose, times_transpose
@@ -247,7 +247,7 @@ class LSTMLoop(TimeLoop):
             w_parts = None
             table, rows = (pre, ids) if ids is not None else \
                 (pre.reshape(steps * n, -1), np.arange(steps * n, dtype=np.int64).reshape(steps, n))
-            w_hh, blas = self.p("weight_hh"), address_for(dtype)
+            w_hh, blas = self.p("weight_hh"), kernel_address_for(dtype)
 
             def block(a, b):
                 lstm_forward_block(table, rows, w_hh, gates, hs, cs, tanh_c, np.empty((4 * hidden, b - a), dtype),
@@ -289,7 +289,7 @@ class LSTMLoop(TimeLoop):
         self.table_grad_ = None
 
         if steps >= MIN_STEPS_FOR_COPY:  # as the forward ran
-            grad_out, blas = np.ascontiguousarray(g), address_for(g.dtype)
+            grad_out, blas = np.ascontiguousarray(g), kernel_address_for(g.dtype)
 
             def rows(a, b):
                 lstm_backward_block(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates,
@@ -366,12 +366,14 @@ class LSTMLoop(TimeLoop):
                 # 16 spare columns: without them the transposed copy into this buffer writes its rows 4U
                 # floats apart, a power of two at the usual sizes, which crowds them into a few cache sets
                 # (at H=512: 13-16 against 19-32 us per step).
-                np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units + 16), dtype=dtype))
+                np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units + 16), dtype=dtype),
+                kernel_address_for(dtype))
             return w_parts
         most = -(-n // parts)
         kernels.lstm_forward_row_blocks(
             table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c,
-            np.empty((parts, 4 * hidden * most), dtype=dtype), np.empty((parts, most, 4 * hidden + 16), dtype))
+            np.empty((parts, 4 * hidden * most), dtype=dtype), np.empty((parts, most, 4 * hidden + 16), dtype),
+            kernel_address_for(dtype))
         return None
 
     def _backward_kernel(self, way: str, gates, cs, tanh_c, g, w_parts, grad_state, dgates, bias_sums, ids,
@@ -391,7 +393,8 @@ class LSTMLoop(TimeLoop):
             kernels.lstm_backward_row_blocks(
                 gates, cs, tanh_c, g, self.p("weight_hh"), dh, dc, dgates, bias_sums, ids, table_grad,
                 np.empty((parts, 4 * units, hidden), dtype), np.empty((parts, hidden, 4 * units), dtype),
-                np.empty((parts, most, 4 * units), dtype), np.empty((parts, parts, hidden * most), dtype))
+                np.empty((parts, most, 4 * units), dtype), np.empty((parts, parts, hidden * most), dtype),
+                kernel_address_for(dtype))
             return dh, dc
 
         def by_thread(a):  # (N, H) -> (P, N, U), each thread's units contiguous
@@ -407,7 +410,7 @@ class LSTMLoop(TimeLoop):
         kernels.lstm_backward_units(
             gates, cs, tanh_c, g, w_parts, dh, dc, dgates, bias_sums, ids, table_grad,
             np.empty((parts, hidden, 4 * units), dtype), np.empty((parts, n, 4 * units), dtype),
-            np.empty((2, parts, hidden, n), dtype))
+            np.empty((2, parts, hidden, n), dtype), kernel_address_for(dtype))
         return tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
 
     def _back_units(self, g, grad_state):

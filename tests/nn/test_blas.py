@@ -1,13 +1,19 @@
-"""The numba GEMM that calls numpy's OpenBLAS (seqdl.nn.kernels.blas), against numpy's own product."""
+"""The numba GEMM that calls numpy's OpenBLAS or MKL (seqdl.nn.kernels.blas), against numpy's own product."""
 
 from __future__ import annotations
 
+import glob
 import itertools
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-from seqdl.nn.kernels.blas import address_for, gemm
+from seqdl.nn.kernels.blas import address_for, gemm, kernel_address_for, kernel_blas
+
+MKL_INSTALLED = bool(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*")))
 
 
 def _laid_out(x: np.ndarray, layout: str) -> np.ndarray:
@@ -31,11 +37,13 @@ def _laid_out(x: np.ndarray, layout: str) -> np.ndarray:
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("numpy_blas", [True, False], ids=["numpy's OpenBLAS", "np.dot fallback"])
-def test_gemm_matches_numpy_for_every_layout_and_writes_only_its_output(dtype, numpy_blas):
-    address = address_for(dtype) if numpy_blas else 0
-    if numpy_blas and not address:
+@pytest.mark.parametrize("library", ["numpy", "mkl", "fallback"], ids=["numpy's OpenBLAS", "MKL", "np.dot fallback"])
+def test_gemm_matches_numpy_for_every_layout_and_writes_only_its_output(dtype, library):
+    address = {"numpy": address_for(dtype), "mkl": kernel_address_for(dtype), "fallback": 0}[library]
+    if library == "numpy" and not address:
         pytest.skip("numpy has no ILP64 OpenBLAS of its own here")
+    if library == "mkl" and not kernel_blas().startswith("MKL"):
+        pytest.skip("the mkl extra is not installed")
     rng = np.random.default_rng(0)
     layouts = ["C", "F", "block", "transposed block", "strided"]
     tolerance = 1e-5 if dtype == np.float32 else 1e-12
@@ -81,3 +89,16 @@ def test_views_blas_cannot_address_go_to_numpy_and_beta_scales(dtype):
 
 def test_addresses_exist_only_for_float32_and_float64():
     assert address_for(np.float16) == 0 and address_for(np.int64) == 0
+
+
+def test_the_kernels_products_go_to_mkl_when_installed_and_not_when_turned_off():
+    """With the mkl extra the kernels' own products use MKL (single-threaded); SEQDL_MKL=0 keeps numpy's BLAS."""
+    if MKL_INSTALLED:
+        assert kernel_blas().startswith("MKL") and kernel_blas().endswith("(sequential)")
+        assert kernel_address_for(np.float32) not in (0, address_for(np.float32))
+    else:
+        assert kernel_address_for(np.float32) == address_for(np.float32)
+    code = "from seqdl.nn.kernels.blas import kernel_blas; print(kernel_blas())"
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={**os.environ, "SEQDL_MKL": "0"})
+    assert not off.stdout.startswith("MKL")

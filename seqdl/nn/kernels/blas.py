@@ -18,14 +18,18 @@ gives numpy's OpenBLAS; the unit threads hold it to one.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
+import glob
 import os
+import sys
+from functools import lru_cache
 
 import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic
 
-__all__ = ["DGEMM", "SGEMM", "address_for", "gemm"]
+__all__ = ["DGEMM", "SGEMM", "address_for", "gemm", "kernel_address_for", "kernel_blas"]
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
@@ -59,6 +63,69 @@ SGEMM, DGEMM = _numpy_cblas_addresses()
 def address_for(dtype) -> int:
     """The GEMM address for arrays of ``dtype`` (float32 or float64), 0 for the ``np.dot`` fallback."""
     return {np.dtype(np.float32): SGEMM, np.dtype(np.float64): DGEMM}.get(np.dtype(dtype), 0)
+
+
+#: MKL's value for MKL_Set_Threading_Layer: no threads of its own.
+_MKL_THREADING_SEQUENTIAL = 1
+
+
+@lru_cache(maxsize=None)
+def _mkl() -> tuple[int, int, str]:
+    """(sgemm, dgemm, version) of MKL's ILP64 ``cblas_?gemm_64`` on its sequential layer, or (0, 0, "").
+
+    MKL is the ``mkl`` extra (``pip install "seqdl[mkl]"``: Intel's wheel puts
+    ``libmkl_rt`` in the environment's ``lib``). ``SEQDL_MKL=0`` turns it off.
+    Left alone when numpy's own BLAS is MKL: its threading layer is
+    process-wide, and numpy's threads are the user's to set.
+    """
+    if os.environ.get("SEQDL_MKL", "1") == "0":
+        return 0, 0, ""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return 0, 0, ""
+    if any(info.get("internal_api") == "mkl" for info in threadpool_info()):
+        return 0, 0, ""
+    candidates = sorted(glob.glob(os.path.join(sys.prefix, "lib", "libmkl_rt.so*")), reverse=True)
+    found = ctypes.util.find_library("mkl_rt")
+    for path in candidates + ([found] if found else []):
+        try:
+            library = ctypes.CDLL(path)
+            library.MKL_Set_Threading_Layer(_MKL_THREADING_SEQUENTIAL)  # before MKL's first call
+            sgemm, dgemm = (ctypes.cast(getattr(library, f"cblas_{kind}gemm_64"), ctypes.c_void_p).value
+                            for kind in "sd")
+            text = ctypes.create_string_buffer(256)
+            library.MKL_Get_Version_String(text, 256)
+        except (OSError, AttributeError):
+            continue
+        if sgemm and dgemm:
+            version = text.value.decode(errors="replace").split("-Product")[0]
+            return sgemm, dgemm, version.replace("Intel(R) oneAPI Math Kernel Library Version", "MKL")
+    return 0, 0, ""
+
+
+def kernel_address_for(dtype) -> int:
+    """The GEMM address for the numba kernels' own products (their time loops and split weight gradients).
+
+    MKL's, single-threaded, when the ``mkl`` extra is installed (measured on
+    one AVX-512 Intel Xeon core, float32: ``W_hh @ h^T`` at H=256, N=32 in 80
+    against OpenBLAS's 120 us, the backward's product in 101 against 129;
+    whole LSTM training steps 1.2x faster); else numpy's OpenBLAS
+    (:func:`address_for`), with whatever threads its ``threadpoolctl`` limit
+    gives. Only where these products already run one per thread: numpy's own
+    products keep numpy's BLAS and its threads.
+    """
+    sgemm, dgemm, _ = _mkl()
+    mkl = {np.dtype(np.float32): sgemm, np.dtype(np.float64): dgemm}.get(np.dtype(dtype), 0)
+    return mkl or address_for(dtype)
+
+
+def kernel_blas() -> str:
+    """Which BLAS :func:`kernel_address_for` gives, for messages: MKL's version, or numpy's OpenBLAS."""
+    version = _mkl()[2]
+    if version:
+        return f"{version} (sequential)"
+    return "numpy's OpenBLAS" if SGEMM else "np.dot (SciPy's BLAS)"
 
 
 @intrinsic

@@ -6,11 +6,12 @@ multiplies ``W_hh @ h^T`` (the long dimension first, as
 :class:`~seqdl.nn.time_loops.RecurrentProduct` found faster for the LSTM),
 copies it back to row-major and runs the fused cell kernel; backwards, the
 cell's derivative then ``W_hh^T @ dgates^T``, copied back into ``dh``. The
-products go to numpy's OpenBLAS through :func:`seqdl.nn.kernels.blas.gemm`,
-with whatever thread count the caller gives numpy's BLAS, as numpy's own
-``matmul`` in a Python loop would; only the interpreter between the steps is
-gone. Measured on one AVX-512 core (Intel Xeon, H=256, N=32, T=64), whole
-training steps: 7 % faster than the Python loop, 4 % at H=512.
+products go through :func:`seqdl.nn.kernels.blas.gemm` to the caller's
+``blas`` (:func:`~seqdl.nn.kernels.blas.kernel_address_for`: MKL's
+single-threaded GEMM with the ``mkl`` extra, else numpy's OpenBLAS with the
+threads numpy's BLAS has). Measured on one AVX-512 core (Intel Xeon, H=256,
+N=32, T=64), whole training steps with OpenBLAS: 7 % faster than a Python
+loop over the steps, 4 % at H=512.
 """
 
 from __future__ import annotations

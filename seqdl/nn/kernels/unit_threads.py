@@ -17,18 +17,15 @@ OpenBLAS barely gains from a second thread on the whole (1024 x 256) x
 between the steps. Everything in this module runs on one pool of threads
 (numba's), with BLAS single-threaded: OpenBLAS's own threads keep spinning
 for a while after a threaded call, and beside them these loops ran 2-3x
-slower. Called from numba, ``np.dot`` is SciPy's BLAS, which the caller
-limits to one thread too (``scipy.linalg.cython_blas`` is imported here so
-that ``threadpoolctl`` sees the library before the first call); the weight
-gradients and the output layer's products go to numpy's OpenBLAS instead
-(:mod:`seqdl.nn.kernels.blas`), ~10 % faster at those shapes, while each
-step's small GEMMs were as fast or faster in SciPy's (92 against 97 us).
+slower. Every product goes through :func:`seqdl.nn.kernels.blas.gemm` at the
+address the caller passes (``blas``: :func:`~seqdl.nn.kernels.blas.kernel_address_for`,
+MKL's single-threaded GEMM when the ``mkl`` extra is installed, else numpy's
+OpenBLAS, which the caller holds to one thread).
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg.cython_blas  # noqa: F401  (numba's np.dot calls into it; see the module docstring)
 from numba import njit, prange
 
 from .blas import gemm
@@ -48,7 +45,7 @@ def _rows_of_units(w_hh, first, units, dst):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers, recurrent):
+def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers, recurrent, blas):
     """The LSTM's forward time loop, thread k running units ``k*U:(k+1)*U`` (U = H / P).
 
     Step t's row b starts from the pre-activations ``table[ids[t, b]]``
@@ -58,7 +55,8 @@ def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers
     (the initial state in row 0 on entry), ``tanh_c`` (T, N, H), and
     ``w_parts`` (P, 4U, H), thread k's rows of W_hh (its units in each gate
     block), kept for the backward loop; ``buffers`` (P, 4U, N) and
-    ``recurrent`` (P, N, at least 4U) are scratch.
+    ``recurrent`` (P, N, at least 4U) are scratch; ``blas`` is the GEMM's
+    address (see the module docstring), as for every kernel here.
     """
     steps = gates.shape[0]
     parts, rows, _ = w_parts.shape
@@ -68,14 +66,14 @@ def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers
     for t in range(steps):
         for k in prange(parts):
             # W_k @ h^T (the long dimension first) and a transposed copy beat h @ W_k^T, as in RecurrentProduct.
-            np.dot(w_parts[k], hs[t].T, buffers[k])
+            gemm(w_parts[k], hs[t].T, buffers[k], 0.0, blas)
             transpose_into(buffers[k], recurrent[k])
             lstm_units_forward_rows(table, ids[t], gates[t], recurrent[k], cs[t], cs[t + 1], hs[t + 1], tanh_c[t],
                                     k * units, units)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, recurrent):
+def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, recurrent, blas):
     """:func:`lstm_forward_units`'s loop with thread k running a block of batch rows instead, for every step.
 
     Same arguments and results, without ``w_parts`` (the backward loop that
@@ -104,7 +102,7 @@ def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, re
         if b > a:
             product = buffers[p, :4 * hidden * (b - a)].reshape(4 * hidden, b - a)
             for t in range(steps):
-                np.dot(w_hh, hs[t, a:b].T, product)
+                gemm(w_hh, hs[t, a:b].T, product, 0.0, blas)
                 transpose_into(product, recurrent[p])
                 lstm_units_forward_rows(table, ids[t, a:b], gates[t, a:b], recurrent[p], cs[t, a:b], cs[t + 1, a:b],
                                         hs[t + 1, a:b], tanh_c[t, a:b], 0, hidden)
@@ -138,7 +136,7 @@ def _sum_parts_into(partials, first, units, dst):
 
 @njit(cache=True, nogil=True, parallel=True)
 def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bias_grad, ids, table_grad, w_rows_t,
-                        local, partials):
+                        local, partials, blas):
     """The LSTM's backward time loop, thread k running units ``k*U:(k+1)*U``.
 
     ``w_parts`` (P, 4U, H): thread k's rows of W_hh, as the forward loop
@@ -173,7 +171,7 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bi
                 _sum_parts_into(partials[(t + 1) % 2], first, units, dh[k])
             lstm_units_backward(gates[t], cs[t], tanh_c[t], grad_out[t], dh[k], dc[k], dgates[t], first, units)
             _units_of(dgates[t], first, units, local[k])
-            np.dot(w_rows_t[k], local[k].T, partials[t % 2, k])
+            gemm(w_rows_t[k], local[k].T, partials[t % 2, k], 0.0, blas)
             if sums:
                 _add_column_sums(local[k], bias_grad, first, units, hidden)
             if by_id:
@@ -184,7 +182,7 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bi
 
 @njit(cache=True, nogil=True, parallel=True)
 def lstm_backward_row_blocks(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, bias_grad, ids, table_grad, w_parts,
-                             w_rows_t, local, partials):
+                             w_rows_t, local, partials, blas):
     """:func:`lstm_backward_units`'s loop with thread k running a block of batch rows, after
     :func:`lstm_forward_row_blocks` (each thread then reads what it wrote itself).
 
@@ -216,7 +214,7 @@ def lstm_backward_row_blocks(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, 
                                     dgates[t, a:b], 0, hidden)
                 for k in range(parts):
                     _units_of(dgates[t, a:b], k * units, units, mine)
-                    np.dot(w_rows_t[k], mine.T, partials[p, k, :hidden * (b - a)].reshape(hidden, b - a))
+                    gemm(w_rows_t[k], mine.T, partials[p, k, :hidden * (b - a)].reshape(hidden, b - a), 0.0, blas)
                 count = b - a
                 for j in range(hidden):  # dh = the pieces' sum, in the unit split's order (_sum_parts_into)
                     for r in range(count):
