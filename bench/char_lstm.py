@@ -121,7 +121,8 @@ def alternate_rounds(sides: dict, steps: int, round_steps: int, tokens_per_step:
             elapsed, losses[name] = timed_round(trainer, batches, n)
             seconds[name].append(elapsed / n)
         done += n
-        probed = f" | probe {seconds['probe'][-1]:.0f}" if probe is not None else ""
+        last = seconds["probe"][-1] if probe is not None else None
+        probed = "" if probe is None else f" | probe {last:.0f}" if last is not None else " | probe n/a"
         print(f"step {done:5d}: seqdl {tokens_per_step / seconds['seqdl'][-1]:8,.0f} tok/s loss {losses['seqdl']:.3f}"
               f" | torch {tokens_per_step / seconds['torch'][-1]:8,.0f} tok/s loss {losses['torch']:.3f}{probed}",
               flush=True)

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import queue
 import statistics
 import sys
 import time
@@ -50,6 +51,8 @@ import numpy as np
 # This file's folder is first on sys.path when run as a script, and its name would shadow Dask's
 # ``distributed`` package: read the shared evaluation from bench/word2vec.py by path instead.
 _HERE = Path(__file__).resolve().parent
+#: Seconds a process training alone may take before the bench gives up on it.
+TIMEOUT = 3600
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 
 
@@ -199,9 +202,16 @@ def independent(corpus: Path, settings: dict, count: int) -> float:
     workers = [context.Process(target=_train_alone, args=(corpus, settings, start, times)) for _ in range(count)]
     for worker in workers:
         worker.start()
-    seconds = max(times.get() for _ in workers)
-    for worker in workers:
-        worker.join()
+    try:
+        seconds = max(times.get(timeout=TIMEOUT) for _ in workers)
+    except queue.Empty:
+        codes = [worker.exitcode for worker in workers]
+        raise SystemExit(f"a process training alone did not report within {TIMEOUT} s (exit codes {codes})") from None
+    finally:
+        for worker in workers:
+            worker.join(timeout=10)
+            if worker.is_alive():
+                worker.terminate()
     return seconds
 
 
