@@ -203,10 +203,16 @@ def independent(corpus: Path, settings: dict, count: int) -> float:
     for worker in workers:
         worker.start()
     try:
-        seconds = max(times.get(timeout=TIMEOUT) for _ in workers)
-    except queue.Empty:
-        codes = [worker.exitcode for worker in workers]
-        raise SystemExit(f"a process training alone did not report within {TIMEOUT} s (exit codes {codes})") from None
+        reported, waited = [], 0.0
+        while len(reported) < count:
+            try:
+                reported.append(times.get(timeout=1.0))
+            except queue.Empty:
+                waited += 1.0
+                codes = [worker.exitcode for worker in workers]
+                if any(code not in (None, 0) for code in codes) or waited > TIMEOUT:
+                    raise SystemExit(f"a process training alone failed or hung (exit codes {codes})") from None
+        seconds = max(reported)
     finally:
         for worker in workers:
             worker.join(timeout=10)

@@ -40,13 +40,15 @@ class Chooser:
         self._calls = 0
         self._last_run = {option: -1 for option in self.options}
         self._warm: set[str] = set()
+        self._probed = -1
 
     def pick(self) -> str:
         """The option to run now (a pick that is never recorded does not count as a call)."""
         untried = [option for option in self.options if option not in self.seconds]
         if untried:
             return untried[0]
-        if (self._calls + 1) % self.probe_every == 0:
+        if (self._calls + 1) % self.probe_every == 0 and self._probed != self._calls:
+            self._probed = self._calls  # one probe per cycle, even if this pick is never recorded
             return min(self.options, key=self._last_run.__getitem__)
         return self.best()
 

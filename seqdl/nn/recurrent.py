@@ -417,7 +417,7 @@ class _Recurrent(Layer):
                                  f"{self._cells[0].gates * self.hidden_size}), got {ids.shape} and {pre.shape}")
             if ids.size and (ids.min() < 0 or ids.max() >= pre.shape[0]):
                 raise ValueError(f"ids must be in [0, {pre.shape[0]}), the table's rows")
-            pre = np.ascontiguousarray(pre, dtype=self.dtype)
+        pre = np.ascontiguousarray(pre, dtype=self.dtype)  # the kernels' products take one dtype throughout
         return self._run(pre, None, state, training, keep, ids, time_major)
 
     def _back(self, grad_out, grad_state, to_input: bool):

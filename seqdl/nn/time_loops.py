@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .autotune import Chooser
-from .kernels.blas import kernel_address_for
+from .kernels.blas import address_for, kernel_address_for
 from .kernels.lstm_loop import lstm_backward_block, lstm_forward_block
 from .kernels.products import MAX_ROWS as KERNEL_ROWS
 from .kernels.products import rows_times_transpose, times_transpose
@@ -247,7 +247,7 @@ class LSTMLoop(TimeLoop):
             w_parts = None
             table, rows = (pre, ids) if ids is not None else \
                 (pre.reshape(steps * n, -1), np.arange(steps * n, dtype=np.int64).reshape(steps, n))
-            w_hh, blas = self.p("weight_hh"), kernel_address_for(dtype)
+            w_hh, blas = self.p("weight_hh"), self._loop_blas(dtype)
 
             def block(a, b):
                 lstm_forward_block(table, rows, w_hh, gates, hs, cs, tanh_c, np.empty((4 * hidden, b - a), dtype),
@@ -289,7 +289,7 @@ class LSTMLoop(TimeLoop):
         self.table_grad_ = None
 
         if steps >= MIN_STEPS_FOR_COPY:  # as the forward ran
-            grad_out, blas = np.ascontiguousarray(g), kernel_address_for(g.dtype)
+            grad_out, blas = np.ascontiguousarray(g), self._loop_blas(g.dtype)
 
             def rows(a, b):
                 lstm_backward_block(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates,
@@ -304,6 +304,11 @@ class LSTMLoop(TimeLoop):
         self.owner.in_parallel(rows, self.owner.batch_blocks(n))
         self.weight_gradients(dgates, dgates, self.hs[:-1])
         return dgates, (dh, dc)
+
+    def _loop_blas(self, dtype) -> int:
+        """The GEMM address for the block loops: numpy's BLAS on the owner's threads in ``"blas"`` mode, else the
+        kernels' own (MKL's one-thread GEMM, when installed: each block's products run on one thread)."""
+        return address_for(dtype) if self.owner._blas_threaded else kernel_address_for(dtype)
 
     def _unit_threads(self, steps: int) -> bool:
         """Whether this loop runs on the owner's unit threads: inside its threads section, and not a decoder's

@@ -57,3 +57,11 @@ def test_bad_settings_are_refused():
         Chooser(("a", "b"), smoothing=0)
     with pytest.raises(ValueError, match="unknown option"):
         Chooser(("a", "b")).record("c", 1.0)
+
+
+def test_a_probe_that_is_never_recorded_is_not_handed_out_again():
+    """A caller that runs without timing (an evaluation's forward) may take the probe: the next picks are the
+    fastest option again, not the probe over and over."""
+    chooser = Chooser(("units", "rows"), probe_every=5)
+    run(chooser, {"units": 2.0, "rows": 1.0}, 4)  # both tried; the 5th call would be the probe
+    assert [chooser.pick() for _ in range(3)] == ["units", "rows", "rows"]

@@ -75,8 +75,8 @@ def _mkl() -> tuple[int, int, str]:
 
     MKL is the ``mkl`` extra (``pip install "seqdl[mkl]"``: Intel's wheel puts
     ``libmkl_rt`` in the environment's ``lib``). ``SEQDL_MKL=0`` turns it off.
-    Left alone when numpy's own BLAS is MKL: its threading layer is
-    process-wide, and numpy's threads are the user's to set.
+    Left alone when any MKL is loaded already (numpy's own BLAS, say): its
+    threading layer is process-wide, and those threads are the user's to set.
     """
     if os.environ.get("SEQDL_MKL", "1") == "0":
         return 0, 0, ""
@@ -91,9 +91,14 @@ def _mkl() -> tuple[int, int, str]:
     for path in candidates + ([found] if found else []):
         try:
             library = ctypes.CDLL(path)
-            library.MKL_Set_Threading_Layer(_MKL_THREADING_SEQUENTIAL)  # before MKL's first call
             sgemm, dgemm = (ctypes.cast(getattr(library, f"cblas_{kind}gemm_64"), ctypes.c_void_p).value
-                            for kind in "sd")
+                            for kind in "sd")  # ILP64 entry points, as gemm calls them
+            if not (sgemm and dgemm):
+                continue
+            # Before MKL's first call; it answers with the layer in force, which is another one when something
+            # else in this process already started MKL with its threads: then leave MKL to that.
+            if library.MKL_Set_Threading_Layer(_MKL_THREADING_SEQUENTIAL) != _MKL_THREADING_SEQUENTIAL:
+                return 0, 0, ""
             text = ctypes.create_string_buffer(256)
             library.MKL_Get_Version_String(text, 256)
         except (OSError, AttributeError):
