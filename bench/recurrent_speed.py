@@ -32,15 +32,16 @@ AVX2-capped run on an AVX-512 machine (both libraries limited; the bench prints
 numpy's OpenBLAS kernel, numba's code-generation target, torch's CPU capability
 and oneDNN's ISA as evidence):
 
-    NUMBA_CPU_NAME=haswell OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 \\
-        ATEN_CPU_CAPABILITY=avx2 python bench/recurrent_speed.py CORPUS --threads 1
+    NUMBA_CPU_NAME=haswell NUMBA_CPU_FEATURES=-avx512f OPENBLAS_CORETYPE=Haswell MKL_ENABLE_INSTRUCTIONS=AVX2 \\
+        ONEDNN_MAX_CPU_ISA=AVX2 ATEN_CPU_CAPABILITY=avx2 python bench/recurrent_speed.py CORPUS --threads 1
 
 (``ATEN_CPU_CAPABILITY`` caps torch's own vectorised kernels, ``MKL_ENABLE_INSTRUCTIONS``
 and ``ONEDNN_MAX_CPU_ISA`` its BLAS and oneDNN, and ``MKL_ENABLE_INSTRUCTIONS`` also the MKL
 seqdl's time loops use with the ``mkl`` extra; ``OPENBLAS_CORETYPE`` caps both
-OpenBLAS builds seqdl may call (numpy's and SciPy's) and ``NUMBA_CPU_NAME`` seqdl's own
-kernels, which numba otherwise compiles for the host's ISA; the first run after
-changing it recompiles them, ~20 s.) Unset ``OPENBLAS_L2_SIZE`` (and ``OPENBLAS_CORETYPE`` unless
+OpenBLAS builds seqdl may call (numpy's and SciPy's) and ``NUMBA_CPU_NAME`` with
+``NUMBA_CPU_FEATURES=-avx512f`` seqdl's own kernels, which numba otherwise compiles for the
+host's ISA: ``NUMBA_CPU_NAME`` alone keeps the host's feature list, AVX-512 included; the
+first run after changing them recompiles the kernels, ~1-2 min.) Unset ``OPENBLAS_L2_SIZE`` (and ``OPENBLAS_CORETYPE`` unless
 capping) for the bench command only, so both sides run the machine's kernels.
 
 With ``--threads`` 2 or more each round first measures how far apart two cores
@@ -136,10 +137,24 @@ def cpu_peak(clock_ghz: float | None, flops_per_cycle: float | None) -> tuple[st
 
 
 def numba_target() -> str:
-    """The CPU numba generates code for: NUMBA_CPU_NAME when set, else the host's."""
+    """The CPU numba generates code for (NUMBA_CPU_NAME when set, else the host's) and whether with AVX-512."""
     from numba.core import config
 
-    return config.CPU_NAME or "the host CPU"
+    from seqdl.nn.kernels.packed import vector_bytes
+
+    return f"{config.CPU_NAME or 'the host CPU'} ({'with' if vector_bytes() == 64 else 'without'} AVX-512)"
+
+
+def loop_products() -> str:
+    """What multiplies in seqdl's recurrent time loops: packed weights (whose vector width) or a BLAS."""
+    import numpy as np
+
+    from seqdl.nn.kernels.blas import kernel_packs
+    from seqdl.nn.kernels.packed import vector_bytes
+
+    if kernel_packs(np.float32):
+        return f"packed weights ({vector_bytes()}-byte vectors; other products: {kernel_blas()})"
+    return kernel_blas()
 
 
 def threading_used(rnn) -> str:
@@ -203,7 +218,7 @@ def main() -> None:
     kernel_blas()  # loads MKL, when installed, so threadpoolctl lists it
     blas_info = [f"{i['internal_api']} {i.get('architecture')} kernels, {i['num_threads']} thread(s)"
                  for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-    caps = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NUMBA_CPU_NAME",
+    caps = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "NUMBA_CPU_NAME", "NUMBA_CPU_FEATURES",
                                        "MKL_ENABLE_INSTRUCTIONS", "ONEDNN_MAX_CPU_ISA", "ATEN_CPU_CAPABILITY")
             if k in os.environ}
     print(f"corpus {args.corpus}: {len(tokens):,} chars, vocab {len(vocab)}; {args.cell.upper()} {args.layers} "
@@ -211,7 +226,7 @@ def main() -> None:
           f"alternating rounds of {args.round}")
     print(f"cpu: {isa} (flags), assumed {clock:.2f} GHz x {per_cycle:g} FLOP/cycle = one-core fp32 peak "
           f"{peak:,.0f} GFLOP/s; environment caps: {caps or 'none'}")
-    print(f"BLAS libraries: {'; '.join(blas_info)}; seqdl's time-loop products: {kernel_blas()}; numba compiles for "
+    print(f"BLAS libraries: {'; '.join(blas_info)}; seqdl's time-loop products: {loop_products()}; numba compiles for "
           f"{numba_target()}; seqdl workers {args.threads}, threading {args.threading} (the layer's cores: "
           f"{threading_used(ours.model.rnn)})")
     print(f"torch {torch.__version__}: cpu capability {torch.backends.cpu.get_cpu_capability()}, intra-op threads "

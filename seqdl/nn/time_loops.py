@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .autotune import Chooser
-from .kernels.blas import address_for, kernel_address_for
+from .kernels.blas import address_for, kernel_address_for, kernel_packs
 from .kernels.lstm_loop import lstm_backward_block, lstm_forward_block
+from .kernels.packed import packed_shape, packed_weight, product_scratch, thread_panels, thread_scratch
 from .kernels.products import MAX_ROWS as KERNEL_ROWS
 from .kernels.products import rows_times_transpose, times_transpose
 from .kernels.recurrent import (gru_step_backward, gru_step_forward, lstm_step_backward, lstm_step_forward,
@@ -248,10 +249,12 @@ class LSTMLoop(TimeLoop):
             table, rows = (pre, ids) if ids is not None else \
                 (pre.reshape(steps * n, -1), np.arange(steps * n, dtype=np.int64).reshape(steps, n))
             w_hh, blas = self.p("weight_hh"), self._loop_blas(dtype)
+            panels = self._panels(w_hh.astype(dtype, copy=False), transposed=False, reuse=keep)
 
             def block(a, b):
                 lstm_forward_block(table, rows, w_hh, gates, hs, cs, tanh_c, np.empty((4 * hidden, b - a), dtype),
-                                   np.empty((b - a, 4 * hidden + 16), dtype), a, b, blas)  # + 16: see _forward_kernel
+                                   np.empty((b - a, 4 * hidden + 16), dtype), a, b, blas,  # + 16: see _forward_kernel
+                                   panels, *product_scratch(b - a, hidden, dtype))
 
             self.owner.in_parallel(block, self.owner.batch_blocks(n))
         else:
@@ -290,10 +293,12 @@ class LSTMLoop(TimeLoop):
 
         if steps >= MIN_STEPS_FOR_COPY:  # as the forward ran
             grad_out, blas = np.ascontiguousarray(g), self._loop_blas(g.dtype)
+            panels = self._panels(w_hh.astype(g.dtype, copy=False), transposed=True, reuse=True)
 
             def rows(a, b):
                 lstm_backward_block(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates,
-                                    np.empty((hidden, b - a), g.dtype), a, b, blas)
+                                    np.empty((hidden, b - a), g.dtype), a, b, blas, panels,
+                                    *product_scratch(b - a, 4 * hidden, g.dtype))
         else:
             def rows(a, b):
                 for t in range(steps - 1, -1, -1):
@@ -309,6 +314,18 @@ class LSTMLoop(TimeLoop):
         """The GEMM address for the block loops: numpy's BLAS on the owner's threads in ``"blas"`` mode, else the
         kernels' own (MKL's one-thread GEMM, when installed: each block's products run on one thread)."""
         return address_for(dtype) if self.owner._blas_threaded else kernel_address_for(dtype)
+
+    def _panels(self, w_hh, transposed: bool, reuse: bool) -> np.ndarray:
+        """``W_hh`` (or its transpose) packed for the block loops' products, or an empty array where they multiply
+        through BLAS (numpy's threaded BLAS in ``"blas"`` mode; ``SEQDL_PACKED=0``: see
+        :func:`~seqdl.nn.kernels.blas.kernel_packs`). ``reuse``: pack into the layer's workspace (training; a
+        forward that keeps nothing gets its own, as it may run beside another)."""
+        if self.owner._blas_threaded or not kernel_packs(w_hh.dtype):
+            return np.empty((0, 0, 0), dtype=w_hh.dtype)
+        rows, depth = w_hh.shape[::-1] if transposed else w_hh.shape
+        into = self.work.get("panels_t" if transposed else "panels", packed_shape(rows, depth, w_hh.dtype),
+                             w_hh.dtype) if reuse else None
+        return packed_weight(w_hh, transposed, into)
 
     def _unit_threads(self, steps: int) -> bool:
         """Whether this loop runs on the owner's unit threads: inside its threads section, and not a decoder's
@@ -364,6 +381,7 @@ class LSTMLoop(TimeLoop):
         steps, n = rows.shape
         hidden, dtype = self.hidden, gates.dtype
         kernels = self.owner.unit_kernels()
+        packs = kernel_packs(dtype)
         if way == "units":
             w_parts = np.empty((parts, 4 * units, hidden), dtype=dtype)
             kernels.lstm_forward_units(
@@ -372,13 +390,17 @@ class LSTMLoop(TimeLoop):
                 # floats apart, a power of two at the usual sizes, which crowds them into a few cache sets
                 # (at H=512: 13-16 against 19-32 us per step).
                 np.empty((parts, 4 * units, n), dtype=dtype), np.empty((parts, n, 4 * units + 16), dtype=dtype),
-                kernel_address_for(dtype))
+                kernel_address_for(dtype), thread_panels(parts if packs else 0, 4 * units, hidden, dtype),
+                *thread_scratch(parts, n, hidden, dtype))
             return w_parts
         most = -(-n // parts)
+        w_hh = self.p("weight_hh")
         kernels.lstm_forward_row_blocks(
-            table, rows, self.p("weight_hh"), gates, hs, cs, tanh_c,
+            table, rows, w_hh, gates, hs, cs, tanh_c,
             np.empty((parts, 4 * hidden * most), dtype=dtype), np.empty((parts, most, 4 * hidden + 16), dtype),
-            kernel_address_for(dtype))
+            kernel_address_for(dtype),
+            packed_weight(w_hh.astype(dtype, copy=False)) if packs else np.empty((0, 0, 0), dtype=dtype),
+            *thread_scratch(parts, most, hidden, dtype))
         return None
 
     def _backward_kernel(self, way: str, gates, cs, tanh_c, g, w_parts, grad_state, dgates, bias_sums, ids,
@@ -389,6 +411,8 @@ class LSTMLoop(TimeLoop):
         parts, units = self._unit_split()
         dtype = g.dtype
         kernels = self.owner.unit_kernels()
+        packs = kernel_packs(dtype)
+        panels = thread_panels(parts if packs else 0, hidden, 4 * units, dtype)
         if way == "rows":
             dh, dc = np.zeros((n, hidden), dtype=dtype), np.zeros((n, hidden), dtype=dtype)
             if grad_state is not None:
@@ -399,7 +423,7 @@ class LSTMLoop(TimeLoop):
                 gates, cs, tanh_c, g, self.p("weight_hh"), dh, dc, dgates, bias_sums, ids, table_grad,
                 np.empty((parts, 4 * units, hidden), dtype), np.empty((parts, hidden, 4 * units), dtype),
                 np.empty((parts, most, 4 * units), dtype), np.empty((parts, parts, hidden * most), dtype),
-                kernel_address_for(dtype))
+                kernel_address_for(dtype), panels, *thread_scratch(parts, most, 4 * units, dtype))
             return dh, dc
 
         def by_thread(a):  # (N, H) -> (P, N, U), each thread's units contiguous
@@ -415,7 +439,8 @@ class LSTMLoop(TimeLoop):
         kernels.lstm_backward_units(
             gates, cs, tanh_c, g, w_parts, dh, dc, dgates, bias_sums, ids, table_grad,
             np.empty((parts, hidden, 4 * units), dtype), np.empty((parts, n, 4 * units), dtype),
-            np.empty((2, parts, hidden, n), dtype), kernel_address_for(dtype))
+            np.empty((2, parts, n, hidden) if packs else (2, parts, hidden, n), dtype), kernel_address_for(dtype),
+            panels, *thread_scratch(parts, n, 4 * units, dtype))
         return tuple(d.transpose(1, 0, 2).reshape(n, hidden) for d in (dh, dc))
 
     def _back_units(self, g, grad_state):

@@ -19,38 +19,53 @@ from __future__ import annotations
 from numba import njit
 
 from .blas import gemm
+from .packed import packed_product
 from .recurrent import lstm_units_backward, lstm_units_forward_rows
 from .transpose import transpose_into
 
 
 @njit(cache=True, nogil=True)
-def lstm_forward_block(table, ids, w_hh, gates, hs, cs, tanh_c, product, recurrent, a, b, blas):
+def lstm_forward_block(table, ids, w_hh, gates, hs, cs, tanh_c, product, recurrent, a, b, blas, panels, packed, edge):
     """Rows ``a:b`` of the forward loop: step t's row r starts from ``table[ids[t, r]]``.
 
     ``gates`` (T, N, 4H), ``hs``, ``cs`` (T+1, N, H) with the initial state
     in row 0, ``tanh_c`` (T, N, H) as :func:`seqdl.nn.kernels.unit_threads.lstm_forward_units`
     writes them; ``product`` (4H, b - a) and ``recurrent`` (b - a, at least
     4H) are scratch; ``blas`` the address for :func:`~seqdl.nn.kernels.blas.gemm`.
+    With ``panels`` (``W_hh`` packed by :func:`~seqdl.nn.kernels.packed.pack_panels`;
+    empty for none) each step multiplies with :func:`~seqdl.nn.kernels.packed.packed_product`
+    instead, ``packed`` and ``edge`` its scratch, straight into ``recurrent``.
     """
     hidden = hs.shape[2]
+    own = panels.shape[0] > 0
     for t in range(gates.shape[0]):
-        gemm(w_hh, hs[t, a:b].T, product, 0.0, blas)
-        transpose_into(product, recurrent)
+        if own:
+            packed_product(panels, 4 * hidden, hs[t, a:b], packed, recurrent, 0.0, edge)
+        else:
+            gemm(w_hh, hs[t, a:b].T, product, 0.0, blas)
+            transpose_into(product, recurrent)
         lstm_units_forward_rows(table, ids[t, a:b], gates[t, a:b], recurrent, cs[t, a:b], cs[t + 1, a:b],
                                 hs[t + 1, a:b], tanh_c[t, a:b], 0, hidden)
 
 
 @njit(cache=True, nogil=True)
-def lstm_backward_block(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, product, a, b, blas):
+def lstm_backward_block(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, product, a, b, blas, panels, packed,
+                        edge):
     """Rows ``a:b`` of the backward loop after :func:`lstm_forward_block`.
 
     ``dh``, ``dc`` (N, H): the final state's gradient on entry, the initial
     state's on return (rows ``a:b``); ``dgates`` (T, N, 4H) is written;
-    ``product`` (H, b - a) is scratch.
+    ``product`` (H, b - a) is scratch; ``panels`` (``W_hh^T`` packed by
+    :func:`~seqdl.nn.kernels.packed.pack_panels_of_transpose`, or empty),
+    ``packed`` and ``edge`` as for :func:`lstm_forward_block`.
     """
     hidden = dh.shape[1]
+    own = panels.shape[0] > 0
     for t in range(gates.shape[0] - 1, -1, -1):
         lstm_units_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], grad_out[t, a:b], dh[a:b], dc[a:b],
                             dgates[t, a:b], 0, hidden)
-        gemm(w_hh.T, dgates[t, a:b].T, product, 0.0, blas)
-        transpose_into(product, dh[a:b])
+        if own:
+            packed_product(panels, hidden, dgates[t, a:b], packed, dh[a:b], 0.0, edge)
+        else:
+            gemm(w_hh.T, dgates[t, a:b].T, product, 0.0, blas)
+            transpose_into(product, dh[a:b])

@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit, prange
 
 from .blas import gemm
+from .packed import pack_panels, pack_panels_of_transpose, packed_product
 from .transpose import transpose_into
 from .recurrent import lstm_units_backward, lstm_units_forward_rows
 
@@ -45,7 +46,8 @@ def _rows_of_units(w_hh, first, units, dst):
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers, recurrent, blas):
+def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers, recurrent, blas, panels, packed,
+                       edge):
     """The LSTM's forward time loop, thread k running units ``k*U:(k+1)*U`` (U = H / P).
 
     Step t's row b starts from the pre-activations ``table[ids[t, b]]``
@@ -57,23 +59,34 @@ def lstm_forward_units(table, ids, w_hh, gates, hs, cs, tanh_c, w_parts, buffers
     block), kept for the backward loop; ``buffers`` (P, 4U, N) and
     ``recurrent`` (P, N, at least 4U) are scratch; ``blas`` is the GEMM's
     address (see the module docstring), as for every kernel here.
+
+    With ``panels`` (P, ...) non-empty, thread k packs its rows of W_hh into
+    ``panels[k]`` and multiplies with :func:`~seqdl.nn.kernels.packed.packed_product`
+    (``packed[k]``, ``edge[k]`` its scratch) straight into ``recurrent[k]``,
+    the same bits as the whole W_hh's packed product gives those columns.
     """
     steps = gates.shape[0]
     parts, rows, _ = w_parts.shape
     units = rows // 4
+    own = panels.shape[0] > 0
     for k in prange(parts):
         _rows_of_units(w_hh, k * units, units, w_parts[k])
+        if own:
+            pack_panels(w_parts[k], panels[k])
     for t in range(steps):
         for k in prange(parts):
-            # W_k @ h^T (the long dimension first) and a transposed copy beat h @ W_k^T, as in RecurrentProduct.
-            gemm(w_parts[k], hs[t].T, buffers[k], 0.0, blas)
-            transpose_into(buffers[k], recurrent[k])
+            if own:
+                packed_product(panels[k], rows, hs[t], packed[k], recurrent[k], 0.0, edge[k])
+            else:
+                # W_k @ h^T (the long dimension first) and a transposed copy beat h @ W_k^T, as in RecurrentProduct.
+                gemm(w_parts[k], hs[t].T, buffers[k], 0.0, blas)
+                transpose_into(buffers[k], recurrent[k])
             lstm_units_forward_rows(table, ids[t], gates[t], recurrent[k], cs[t], cs[t + 1], hs[t + 1], tanh_c[t],
                                     k * units, units)
 
 
 @njit(cache=True, nogil=True, parallel=True)
-def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, recurrent, blas):
+def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, recurrent, blas, panels, packed, edge):
     """:func:`lstm_forward_units`'s loop with thread k running a block of batch rows instead, for every step.
 
     Same arguments and results, without ``w_parts`` (the backward loop that
@@ -92,18 +105,25 @@ def lstm_forward_row_blocks(table, ids, w_hh, gates, hs, cs, tanh_c, buffers, re
     adds each output's products in the same order for both shapes; OpenBLAS
     does for most but not all (not for one-row blocks, nor at H=128 for 16
     rows), so the caller offers this loop only for shapes a check has found
-    to agree (:meth:`seqdl.nn.time_loops.LSTMLoop._rows_agree`).
+    to agree (:meth:`seqdl.nn.time_loops.LSTMLoop._rows_agree`). With
+    ``panels`` (the whole W_hh packed by :func:`~seqdl.nn.kernels.packed.pack_panels`;
+    empty for none) each thread multiplies with the packed product
+    (``packed[p]``, ``edge[p]`` its scratch), which always agrees.
     """
     steps, n = ids.shape
     parts = recurrent.shape[0]
     hidden = hs.shape[2]
+    own = panels.shape[0] > 0
     for p in prange(parts):
         a, b = p * n // parts, (p + 1) * n // parts
         if b > a:
             product = buffers[p, :4 * hidden * (b - a)].reshape(4 * hidden, b - a)
             for t in range(steps):
-                gemm(w_hh, hs[t, a:b].T, product, 0.0, blas)
-                transpose_into(product, recurrent[p])
+                if own:
+                    packed_product(panels, 4 * hidden, hs[t, a:b], packed[p], recurrent[p], 0.0, edge[p])
+                else:
+                    gemm(w_hh, hs[t, a:b].T, product, 0.0, blas)
+                    transpose_into(product, recurrent[p])
                 lstm_units_forward_rows(table, ids[t, a:b], gates[t, a:b], recurrent[p], cs[t, a:b], cs[t + 1, a:b],
                                         hs[t + 1, a:b], tanh_c[t, a:b], 0, hidden)
 
@@ -134,9 +154,24 @@ def _sum_parts_into(partials, first, units, dst):
                 dst[b, j] += row[b]
 
 
+@njit(cache=True, nogil=True)
+def _sum_row_parts_into(partials, first, units, dst):
+    """dst (N, U) = the sum over threads of ``partials[p][:, first:first+units]`` (each (N, H))."""
+    parts, n = partials.shape[0], dst.shape[0]
+    for b in range(n):
+        into = dst[b]
+        row = partials[0, b, first:first + units]
+        for j in range(units):
+            into[j] = row[j]
+        for p in range(1, parts):
+            row = partials[p, b, first:first + units]
+            for j in range(units):
+                into[j] += row[j]
+
+
 @njit(cache=True, nogil=True, parallel=True)
 def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bias_grad, ids, table_grad, w_rows_t,
-                        local, partials, blas):
+                        local, partials, blas, panels, packed, edge):
     """The LSTM's backward time loop, thread k running units ``k*U:(k+1)*U``.
 
     ``w_parts`` (P, 4U, H): thread k's rows of W_hh, as the forward loop
@@ -157,32 +192,50 @@ def lstm_backward_units(gates, cs, tanh_c, grad_out, w_parts, dh, dc, dgates, bi
     (128 x 1024) x (1024 x 32) share of the row split took ~120. The partials
     alternate between two buffers, since a thread writes its partial for
     step t while the others may still read theirs of step t + 1.
+
+    With ``panels`` (P, ...) non-empty, thread k packs its rows' transpose
+    into ``panels[k]`` and multiplies with :func:`~seqdl.nn.kernels.packed.packed_product`
+    (``packed[k]``, ``edge[k]`` its scratch); ``partials`` is then
+    (2, P, N, H), each partial row-major.
     """
     steps = gates.shape[0]
     parts, rows, hidden = w_parts.shape
     units = rows // 4
     sums, by_id = bias_grad.shape[0] > 0, table_grad.shape[0] > 0
+    own = panels.shape[0] > 0
     for k in prange(parts):
-        transpose_into(w_parts[k], w_rows_t[k])
+        if own:
+            pack_panels_of_transpose(w_parts[k], panels[k])
+        else:
+            transpose_into(w_parts[k], w_rows_t[k])
     for t in range(steps - 1, -1, -1):
         for k in prange(parts):
             first = k * units
             if t < steps - 1:
-                _sum_parts_into(partials[(t + 1) % 2], first, units, dh[k])
+                if own:
+                    _sum_row_parts_into(partials[(t + 1) % 2], first, units, dh[k])
+                else:
+                    _sum_parts_into(partials[(t + 1) % 2], first, units, dh[k])
             lstm_units_backward(gates[t], cs[t], tanh_c[t], grad_out[t], dh[k], dc[k], dgates[t], first, units)
             _units_of(dgates[t], first, units, local[k])
-            gemm(w_rows_t[k], local[k].T, partials[t % 2, k], 0.0, blas)
+            if own:
+                packed_product(panels[k], hidden, local[k], packed[k], partials[t % 2, k], 0.0, edge[k])
+            else:
+                gemm(w_rows_t[k], local[k].T, partials[t % 2, k], 0.0, blas)
             if sums:
                 _add_column_sums(local[k], bias_grad, first, units, hidden)
             if by_id:
                 _add_rows_by_id(local[k], ids[t], table_grad, first, units, hidden)
     for k in prange(parts):
-        _sum_parts_into(partials[0], k * units, units, dh[k])
+        if own:
+            _sum_row_parts_into(partials[0], k * units, units, dh[k])
+        else:
+            _sum_parts_into(partials[0], k * units, units, dh[k])
 
 
 @njit(cache=True, nogil=True, parallel=True)
 def lstm_backward_row_blocks(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, bias_grad, ids, table_grad, w_parts,
-                             w_rows_t, local, partials, blas):
+                             w_rows_t, local, partials, blas, panels, packed, edge):
     """:func:`lstm_backward_units`'s loop with thread k running a block of batch rows, after
     :func:`lstm_forward_row_blocks` (each thread then reads what it wrote itself).
 
@@ -197,32 +250,54 @@ def lstm_backward_row_blocks(gates, cs, tanh_c, grad_out, w_hh, dh, dc, dgates, 
     every gate) and adds the pieces in the same order; the column sums and
     the table's rows are added after the loop in the same order (steps from
     the last, rows in order), each thread taking a share of the units so no
-    two threads add into one entry.
+    two threads add into one entry. With ``panels`` (P, ...) non-empty the
+    pieces are packed products as in :func:`lstm_backward_units`
+    (``packed[p]``, ``edge[p]`` thread p's scratch; ``panels[k]`` packed
+    here from piece k's weights).
     """
     steps, n, hidden = grad_out.shape
     parts, rows, _ = w_parts.shape
     units = rows // 4
+    own = panels.shape[0] > 0
     for k in prange(parts):
         _rows_of_units(w_hh, k * units, units, w_parts[k])
-        transpose_into(w_parts[k], w_rows_t[k])
+        if own:
+            pack_panels_of_transpose(w_parts[k], panels[k])
+        else:
+            transpose_into(w_parts[k], w_rows_t[k])
     for p in prange(parts):
         a, b = p * n // parts, (p + 1) * n // parts
         if b > a:
             mine = local[p, :b - a]
+            count = b - a
             for t in range(steps - 1, -1, -1):
                 lstm_units_backward(gates[t, a:b], cs[t, a:b], tanh_c[t, a:b], grad_out[t, a:b], dh[a:b], dc[a:b],
                                     dgates[t, a:b], 0, hidden)
                 for k in range(parts):
                     _units_of(dgates[t, a:b], k * units, units, mine)
-                    gemm(w_rows_t[k], mine.T, partials[p, k, :hidden * (b - a)].reshape(hidden, b - a), 0.0, blas)
-                count = b - a
-                for j in range(hidden):  # dh = the pieces' sum, in the unit split's order (_sum_parts_into)
+                    if own:
+                        packed_product(panels[k], hidden, mine, packed[p],
+                                       partials[p, k, :hidden * count].reshape(count, hidden), 0.0, edge[p])
+                    else:
+                        gemm(w_rows_t[k], mine.T, partials[p, k, :hidden * count].reshape(hidden, count), 0.0, blas)
+                if own:  # dh = the pieces' sum, in the unit split's order (_sum_row_parts_into)
                     for r in range(count):
-                        dh[a + r, j] = partials[p, 0, j * count + r]
-                    for k in range(1, parts):
-                        piece = partials[p, k]
+                        into = dh[a + r]
+                        piece = partials[p, 0, r * hidden:(r + 1) * hidden]
+                        for j in range(hidden):
+                            into[j] = piece[j]
+                        for k in range(1, parts):
+                            piece = partials[p, k, r * hidden:(r + 1) * hidden]
+                            for j in range(hidden):
+                                into[j] += piece[j]
+                else:
+                    for j in range(hidden):  # dh = the pieces' sum, in the unit split's order (_sum_parts_into)
                         for r in range(count):
-                            dh[a + r, j] += piece[j * count + r]
+                            dh[a + r, j] = partials[p, 0, j * count + r]
+                        for k in range(1, parts):
+                            piece = partials[p, k]
+                            for r in range(count):
+                                dh[a + r, j] += piece[j * count + r]
     sums, by_id = bias_grad.shape[0] > 0, table_grad.shape[0] > 0
     if sums or by_id:
         for k in prange(parts):

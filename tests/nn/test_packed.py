@@ -1,0 +1,95 @@
+"""The packed-weight GEMM of the recurrent loops (seqdl.nn.kernels.packed)."""
+
+import numpy as np
+import pytest
+from numba.core.errors import TypingError
+
+from seqdl.nn.kernels.packed import (TILE_ROWS, UNROLL, pack_panels, pack_panels_of_transpose, packed_product,
+                                     packed_weight, panel_width, product_scratch)
+
+
+def _product(w, x, out, beta=0.0):
+    """out = x @ w.T (+ out) through the packed kernel."""
+    packed, edge = product_scratch(x.shape[0], w.shape[1], w.dtype)
+    packed_product(packed_weight(w), w.shape[0], x, packed, out, beta, edge)
+    return out
+
+
+SHAPES = [(32, 1024, 256), (1, 1, 1), (TILE_ROWS, panel_width(np.float32), UNROLL), (7, 136, 34), (9, 37, 1),
+          (16, 256, 1024), (33, 100, 17), (3, 5, 0)]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,m,k", SHAPES)
+@pytest.mark.parametrize("beta", [0.0, 1.0])
+def test_the_product_is_x_times_w_transposed(dtype, n, m, k, beta):
+    """Edges in every dimension (rows past a tile, columns past a panel, k past the unroll), written into a
+    view whose rows are further apart than its width, the columns around it untouched."""
+    rng = np.random.default_rng(n * 1000 + m + k)
+    w, x = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((n, k)).astype(dtype)
+    room = rng.standard_normal((n, m + 5)).astype(dtype)
+    held = room.copy()
+    out = room[:, 2:m + 2]
+    _product(w, x, out, beta)
+    expected = x.astype(np.float64) @ w.T.astype(np.float64) + beta * held[:, 2:m + 2]
+    tolerance = 1e-5 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance * max(1, k))
+    np.testing.assert_array_equal(room[:, :2], held[:, :2])
+    np.testing.assert_array_equal(room[:, m + 2:], held[:, m + 2:])
+
+
+def test_nan_in_the_output_is_ignored_with_beta_zero():
+    w, x = np.ones((40, 8), np.float32), np.ones((9, 8), np.float32)
+    out = np.full((9, 40), np.nan, np.float32)
+    np.testing.assert_array_equal(_product(w, x, out), np.full((9, 40), 8, np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_bits_do_not_depend_on_the_split_of_rows_or_columns(dtype):
+    """What the LSTM's row blocks and unit threads rely on: any block of rows of x, and any block of rows of W
+    packed on its own, give exactly the whole product's entries."""
+    rng = np.random.default_rng(0)
+    w, x = rng.standard_normal((136, 34)).astype(dtype), rng.standard_normal((32, 34)).astype(dtype)
+    whole = _product(w, x, np.empty((32, 136), dtype))
+    for a, b in ((0, 1), (1, 4), (3, 17), (17, 32)):
+        np.testing.assert_array_equal(_product(w, x[a:b], np.empty((b - a, 136), dtype)), whole[a:b])
+    for lo, hi in ((0, 34), (34, 68), (5, 136), (100, 101)):
+        np.testing.assert_array_equal(_product(w[lo:hi], x, np.empty((32, hi - lo), dtype)), whole[:, lo:hi])
+
+
+def test_packing_a_transpose_equals_packing_the_copy():
+    rng = np.random.default_rng(1)
+    for rows, depth in ((37, 21), (256, 1024), (3, 1)):
+        w = rng.standard_normal((depth, rows)).astype(np.float32)
+        assert np.array_equal(packed_weight(w, transposed=True), packed_weight(np.ascontiguousarray(w.T)))
+
+
+def test_panels_are_padded_with_zeros():
+    w = np.arange(1, 1 + 3 * 5, dtype=np.float64).reshape(3, 5)
+    panels = np.full((1, -(-5 // UNROLL) * UNROLL, panel_width(np.float64)), np.nan)
+    pack_panels(w, panels)
+    assert panels[0, :5, :3].T.tolist() == w.tolist()
+    assert not panels[0, 5:].any() and not panels[0, :, 3:].any()
+    again = np.full_like(panels, np.nan)
+    pack_panels_of_transpose(np.ascontiguousarray(w.T), again)
+    np.testing.assert_array_equal(again, panels)
+
+
+def test_mixed_element_types_are_refused_at_compile_time():
+    w, x = np.ones((4, 4), np.float32), np.ones((2, 4), np.float64)
+    packed, edge = product_scratch(2, 4, np.float64)
+    with pytest.raises(TypingError):
+        packed_product(packed_weight(w), 4, x, packed, np.empty((2, 4), np.float64), 0.0, edge)
+
+
+def test_scratch_of_the_wrong_shape_is_refused():
+    """The tiles write through raw pointers: a product that would write outside its arrays raises instead."""
+    w, x = np.ones((40, 8), np.float32), np.ones((9, 8), np.float32)
+    panels = packed_weight(w)
+    packed, edge = product_scratch(9, 8, np.float32)
+    for bad in (dict(packed=product_scratch(8, 8, np.float32)[0]), dict(packed=product_scratch(9, 16, np.float32)[0]),
+                dict(out=np.empty((9, 39), np.float32)), dict(out=np.empty((8, 40), np.float32)),
+                dict(x=np.ones((9, 16), np.float32)), dict(edge=np.empty((TILE_ROWS, 8), np.float32))):
+        args = dict(x=x, packed=packed, out=np.empty((9, 40), np.float32), edge=edge) | bad
+        with pytest.raises(ValueError, match="mismatched"):
+            packed_product(panels, 40, args["x"], args["packed"], args["out"], 0.0, args["edge"])
