@@ -64,6 +64,22 @@ def test_packing_a_transpose_equals_packing_the_copy():
         assert np.array_equal(packed_weight(w, transposed=True), packed_weight(np.ascontiguousarray(w.T)))
 
 
+@pytest.mark.parametrize("width", [4, 12, 16, 24, 32])
+def test_packing_matches_its_definition_for_every_panel_width(width):
+    """The widths of float32 and float64 with AVX2 and AVX-512 registers (12: three registers of 4 float64,
+    where groups of eight rows straddle two panels), whichever this machine compiles for."""
+    rng = np.random.default_rng(width)
+    for rows, depth in ((37, 5), (48, 9), (8, 3), (3, 1)):
+        w = rng.standard_normal((rows, depth))
+        expected = np.zeros((-(-rows // width), -(-depth // UNROLL) * UNROLL, width))
+        for j in range(rows):
+            expected[j // width, :depth, j % width] = w[j]
+        for pack, source in ((pack_panels, w), (pack_panels_of_transpose, np.ascontiguousarray(w.T))):
+            panels = np.full_like(expected, np.nan)
+            pack(source, panels)
+            np.testing.assert_array_equal(panels, expected)
+
+
 def test_panels_are_padded_with_zeros():
     w = np.arange(1, 1 + 3 * 5, dtype=np.float64).reshape(3, 5)
     panels = np.full((1, -(-5 // UNROLL) * UNROLL, panel_width(np.float64)), np.nan)
@@ -93,3 +109,33 @@ def test_scratch_of_the_wrong_shape_is_refused():
         args = dict(x=x, packed=packed, out=np.empty((9, 40), np.float32), edge=edge) | bad
         with pytest.raises(ValueError, match="mismatched"):
             packed_product(panels, 40, args["x"], args["packed"], args["out"], 0.0, args["edge"])
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return set()
+
+
+@pytest.mark.skipif(not {"avx512f", "avx2", "fma"} <= _cpu_flags(),
+                    reason="only an AVX-512 machine needs this: elsewhere the run itself compiles for AVX2 or less")
+def test_the_avx2_kernels_on_an_avx512_machine():
+    """The tile's AVX2 shape (4 x 3 registers; 12-wide float64 panels, groups of rows straddling panels) is
+    what an AVX2 machine runs: this file's tests and the LSTM's packed loops, compiled for Haswell."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CPU_FEATURES="-avx512f")
+    check = "from seqdl.nn.kernels.packed import vector_bytes, TILE_ROWS; print(vector_bytes(), TILE_ROWS)"
+    assert subprocess.run([sys.executable, "-c", check], env=env, capture_output=True, text=True,
+                          cwd=root).stdout.split() == ["32", "4"]
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/nn/test_packed.py",
+                           "tests/nn/test_recurrent.py", "-k", "packed and not avx2_kernels"],
+                          env=env, capture_output=True, text=True, cwd=root)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert " passed" in done.stdout and "failed" not in done.stdout

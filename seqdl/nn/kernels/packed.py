@@ -154,7 +154,12 @@ def pack_panels(w, panels):
     panels[:] = 0
     whole = rows - rows % 8
     for j0 in range(0, whole, 8):
-        panel, lane = panels[j0 // width], j0 % width  # width is a multiple of 8: the eight share a panel
+        panel, lane = panels[j0 // width], j0 % width
+        if lane + 8 > width:  # the eight straddle two panels (a width of 12 float64 lanes, say): one at a time
+            for j in range(j0, j0 + 8):
+                for k in range(depth):
+                    panels[j // width, k, j % width] = w[j, k]
+            continue
         s0, s1, s2, s3, s4, s5, s6, s7 = w[j0], w[j0 + 1], w[j0 + 2], w[j0 + 3], w[j0 + 4], w[j0 + 5], w[j0 + 6], \
             w[j0 + 7]
         for k in range(depth):
