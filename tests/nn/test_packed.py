@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from numba.core.errors import TypingError
 
-from seqdl.nn.kernels.packed import (TILE_ROWS, UNROLL, pack_panels, pack_panels_of_transpose, packed_product,
-                                     packed_weight, panel_width, product_scratch)
+from seqdl.nn.kernels.packed import (TILE_ROWS, UNROLL, pack_panels, pack_panels_of_transpose, pack_rows,
+                                     packed_product, packed_weight, panel_width, product_scratch)
 
 
 def _product(w, x, out, beta=0.0):
@@ -98,17 +98,39 @@ def test_mixed_element_types_are_refused_at_compile_time():
         packed_product(packed_weight(w), 4, x, packed, np.empty((2, 4), np.float64), 0.0, edge)
 
 
-def test_scratch_of_the_wrong_shape_is_refused():
-    """The tiles write through raw pointers: a product that would write outside its arrays raises instead."""
+def test_operands_the_tiles_would_overrun_are_refused():
+    """The tiles write through raw pointers: scratch, outputs or rows of the wrong shape raise; so do panels
+    of another width or an unpadded depth (what a caller compiled against an older layout would pass), a
+    beta other than 0 or 1, and packing into panels or scratch too small."""
     w, x = np.ones((40, 8), np.float32), np.ones((9, 8), np.float32)
     panels = packed_weight(w)
     packed, edge = product_scratch(9, 8, np.float32)
+    width = panel_width(np.float32)
     for bad in (dict(packed=product_scratch(8, 8, np.float32)[0]), dict(packed=product_scratch(9, 16, np.float32)[0]),
                 dict(out=np.empty((9, 39), np.float32)), dict(out=np.empty((8, 40), np.float32)),
-                dict(x=np.ones((9, 16), np.float32)), dict(edge=np.empty((TILE_ROWS, 8), np.float32))):
-        args = dict(x=x, packed=packed, out=np.empty((9, 40), np.float32), edge=edge) | bad
-        with pytest.raises(ValueError, match="mismatched"):
-            packed_product(panels, 40, args["x"], args["packed"], args["out"], 0.0, args["edge"])
+                dict(x=np.ones((9, 16), np.float32)), dict(edge=np.empty((TILE_ROWS, 8), np.float32)),
+                dict(panels=np.zeros((8, 8, width // 2), np.float32)), dict(panels=np.zeros((2, 9, width), np.float32),
+                                                                            packed=np.zeros((2, 9, TILE_ROWS), np.float32)),
+                dict(beta=2.0), dict(beta=np.nan)):
+        args = dict(panels=panels, x=x, packed=packed, out=np.empty((9, 40), np.float32), edge=edge, beta=0.0) | bad
+        with pytest.raises(ValueError, match="packed_product"):
+            packed_product(args["panels"], 40, args["x"], args["packed"], args["out"], args["beta"], args["edge"])
+    with pytest.raises(ValueError, match="pack_panels"):
+        pack_panels(w, np.empty((1, 8, width), np.float32))
+    with pytest.raises(ValueError, match="pack_panels_of_transpose"):
+        pack_panels_of_transpose(np.ascontiguousarray(w.T), np.empty((2, 4, width), np.float32))
+    with pytest.raises(ValueError, match="pack_rows"):
+        pack_rows(x, np.empty((1, 8, TILE_ROWS), np.float32))
+
+
+def test_spare_row_tiles_are_zeros():
+    """Scratch with more tiles than the rows need: the spare tiles are zeros, the product unchanged."""
+    w, x = np.arange(40 * 8, dtype=np.float64).reshape(40, 8), np.ones((3, 8))
+    packed = np.full((4, UNROLL * 2, TILE_ROWS), np.nan)
+    out = np.empty((3, 40))
+    packed_product(packed_weight(w), 40, x, packed, out, 0.0, product_scratch(3, 8, np.float64)[1])
+    np.testing.assert_array_equal(out, x @ w.T)
+    assert not packed[1:].any() and not packed[0, :, 3:].any()
 
 
 def _cpu_flags() -> set[str]:

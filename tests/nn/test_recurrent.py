@@ -413,10 +413,9 @@ def test_each_batch_shape_has_its_own_chooser_and_only_trained_calls_count():
 
 
 @pytest.mark.parametrize("workers,threading", [(1, "auto"), (2, "rows"), (2, "units")])
-@pytest.mark.parametrize("packs", ["1", "0"])
-def test_the_time_loops_give_the_same_training_on_mkl_and_on_openblas(monkeypatch, workers, threading, packs):
-    """The kernels' products packed, on MKL (the mkl extra) or on numpy's OpenBLAS: the same gradients to
-    rounding (SEQDL_PACKED=0 for the two BLAS; packed, the other products still take them)."""
+def test_the_time_loops_give_the_same_training_on_mkl_and_on_openblas(monkeypatch, workers, threading):
+    """The loops' per-step products through BLAS (SEQDL_PACKED=0) on MKL (the mkl extra) or on numpy's
+    OpenBLAS: the same gradients to rounding."""
     if threading == "units" and not _unit_threads_available():
         pytest.skip("numba has no OpenMP or TBB threading layer here")
     import seqdl.nn.recurrent
@@ -426,7 +425,7 @@ def test_the_time_loops_give_the_same_training_on_mkl_and_on_openblas(monkeypatc
     rng = np.random.default_rng(3)
     x, grad_out = rng.standard_normal((8, 7, 3)), rng.standard_normal((8, 7, 40))
     results = []
-    monkeypatch.setenv("SEQDL_PACKED", packs)
+    monkeypatch.setenv("SEQDL_PACKED", "0")
     for kernels_blas in (kernel_address_for, address_for):
         monkeypatch.setattr(seqdl.nn.time_loops, "kernel_address_for", kernels_blas)
         monkeypatch.setattr(seqdl.nn.recurrent, "kernel_address_for", kernels_blas)
@@ -440,22 +439,31 @@ def test_the_time_loops_give_the_same_training_on_mkl_and_on_openblas(monkeypatc
 
 @pytest.mark.parametrize("workers,threading", [(1, "auto"), (2, "rows"), (2, "units")])
 @pytest.mark.parametrize("batch,hidden", [(8, 40), (9, 34), (32, 64)])
-def test_packed_loops_train_as_the_blas_loops_do(monkeypatch, workers, threading, batch, hidden):
-    """W_hh packed once per loop (the default) or the kernel BLAS per step (SEQDL_PACKED=0): outputs, the
-    gradient into the input and every parameter's gradient agree to rounding, with a table and ids too."""
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_packed_loops_train_as_the_blas_loops_do(monkeypatch, workers, threading, batch, hidden, dtype):
+    """W_hh packed once per loop (the default) or the kernel BLAS per step (SEQDL_PACKED=0): outputs, final
+    states, the gradient into the input and every parameter's gradient agree to rounding; and the language
+    model's path (a table of projected rows read by id), its table gradient too."""
     if threading == "units" and not _unit_threads_available():
         pytest.skip("numba has no OpenMP or TBB threading layer here")
     rng = np.random.default_rng(batch + hidden)
-    x, grad_out = rng.standard_normal((batch, 11, 3)), rng.standard_normal((batch, 11, hidden))
+    x = rng.standard_normal((batch, 11, 3)).astype(dtype)
+    grad_out = rng.standard_normal((batch, 11, hidden)).astype(dtype)
+    table = rng.standard_normal((50, 4 * hidden)).astype(dtype)
+    ids = rng.integers(0, 50, size=(11, batch))
     results = []
     for packs in ("1", "0"):
         monkeypatch.setenv("SEQDL_PACKED", packs)
-        layer = LSTM(3, hidden, 2, dtype=np.float64, rng=0, workers=workers)
+        layer = LSTM(3, hidden, 2, dtype=dtype, rng=0, workers=workers)
         layer.threading = threading
         out, state = layer.forward(x)
-        results.append([out, *state, layer.backward(grad_out), *layer.grads.values()])
+        found = [np.array(a, copy=True) for a in (out, *state, layer.backward(grad_out), *layer.grads.values())]
+        out, state = layer.forward_projected(table.copy(), ids=ids, time_major=True)
+        found += [np.array(a, copy=True) for a in (out, *state, layer.backward_projected(grad_out.swapaxes(0, 1)))]
+        results.append(found)
+    tolerance = dict(rtol=1e-11, atol=1e-13) if dtype == np.float64 else dict(rtol=2e-4, atol=2e-5)
     for packed, blas in zip(*results):
-        np.testing.assert_allclose(packed, blas, rtol=1e-11, atol=1e-13)
+        np.testing.assert_allclose(packed, blas, **tolerance)
 
 
 @needs_unit_threads

@@ -6,7 +6,7 @@ AVX-512 core, float32: 120 us for (1024 x 256) x (256 x 32), ~140 GFLOP/s,
 plus a 7.5 us transpose of its result). Here the weight is packed once per
 time loop into panels of ``panel_width`` rows, each stored k-major, and
 :func:`packed_product` runs a register-blocked kernel written in LLVM IR:
-``TILE_ROWS`` batch rows by two vector registers of weight rows (8 x 32
+``TILE_ROWS`` batch rows by two or three vector registers of weight rows (8 x 32
 float32 with AVX-512; 4 x 24 with AVX2: three 8-lane registers), the
 accumulators kept in registers over the whole inner dimension, one fused
 multiply-add per lane and step of k (95-100 us for that product, ~170
@@ -21,7 +21,10 @@ threads, and for any block of output columns at the same inner range.
 
 The vector width follows numba's compilation target (``+avx512f``: 64-byte
 vectors, else 32), read once at import; numba keys its disk cache on the
-same target, so a cached kernel always matches the layout of its panels.
+same target. It does not follow callees into other files, though: a kernel
+elsewhere may hold an older copy of these (docs/conventions.md), so
+:func:`packed_product` checks the panels' width and depth against the
+constants it was compiled with and raises rather than write past an array.
 """
 
 from __future__ import annotations
@@ -44,12 +47,11 @@ def vector_bytes() -> int:
 
 
 _VECTOR_BYTES = vector_bytes()
-#: Vector registers of weight rows per tile (the tile is 2 x lanes rows of W by TILE_ROWS rows of x).
-_VECTORS = 2
-#: Batch rows per tile: 8 x 2 accumulators of the 32 AVX-512 registers; 4 x 3 of AVX2's 16.
+#: Vector registers of weight rows per tile (the tile is _VECTORS x lanes rows of W by TILE_ROWS rows of x):
+#: 8 x 2 accumulators of the 32 AVX-512 registers; 4 x 3 of AVX2's 16.
+_VECTORS = 2 if _VECTOR_BYTES == 64 else 3
+#: Batch rows per tile.
 TILE_ROWS = 8 if _VECTOR_BYTES == 64 else 4
-if _VECTOR_BYTES != 64:
-    _VECTORS = 3
 #: Steps of k per trip of the kernel's loop (inner dimensions are padded with zeros to a multiple).
 UNROLL = 4
 
@@ -151,6 +153,8 @@ def pack_panels(w, panels):
     """
     rows, depth = w.shape
     count, steps, width = panels.shape
+    if count * width < rows or steps < depth or not panels.flags.c_contiguous:
+        raise ValueError("pack_panels: panels too small for the weight")
     panels[:] = 0
     whole = rows - rows % 8
     for j0 in range(0, whole, 8):
@@ -177,6 +181,8 @@ def pack_panels_of_transpose(w, panels):
     """:func:`pack_panels` of ``w.T`` for ``w`` (K, M) with unit stride along its rows: contiguous runs copied."""
     depth, columns = w.shape
     count, steps, width = panels.shape
+    if count * width < columns or steps < depth:
+        raise ValueError("pack_panels_of_transpose: panels too small for the weight")
     panels[:] = 0
     for k in range(depth):
         source = w[k]
@@ -191,9 +197,11 @@ def pack_panels_of_transpose(w, panels):
 def pack_rows(x, packed):
     """packed (ceil(N / TILE_ROWS), padded(K), TILE_ROWS) = ``x`` (N, K) in tiles of rows, k-major; zeros past."""
     n, depth = x.shape
+    if packed.shape[0] * TILE_ROWS < n or packed.shape[1] < depth or packed.shape[2] != TILE_ROWS:
+        raise ValueError("pack_rows: scratch too small for the rows")
     for block in range(packed.shape[0]):
         first = block * TILE_ROWS
-        count = min(TILE_ROWS, n - first)
+        count = max(0, min(TILE_ROWS, n - first))  # 0 in spare tiles past the rows: all zeros
         tile = packed[block]
         for r in range(count):
             source = x[first + r]
@@ -211,6 +219,8 @@ def pack_rows(x, packed):
 def packed_product(panels, columns, x, packed, out, beta, edge):
     """``out = x @ W^T + beta * out`` (``beta`` 0 or 1), W (columns, K) as :func:`pack_panels` left it.
 
+    ``x`` may have fewer columns than K (the missing ones count as zeros).
+
     ``x`` (N, K) with unit stride along its rows; ``packed`` scratch of
     (ceil(N / TILE_ROWS), padded(K), TILE_ROWS); ``out`` (N, columns) with
     unit stride along its rows; ``edge`` scratch of (TILE_ROWS, width) for
@@ -218,7 +228,10 @@ def packed_product(panels, columns, x, packed, out, beta, edge):
     """
     n = x.shape[0]
     count, depth, width = panels.shape
-    # The tiles write through raw pointers: shapes that do not fit would write outside the arrays.
+    # The tiles write through raw pointers: shapes that do not fit would write outside the arrays. The width and
+    # the unroll are this compiled copy's constants (a stale cached caller may hold an older copy).
+    if width != _VECTORS * _VECTOR_BYTES // panels.itemsize or depth % UNROLL != 0 or not (beta == 0 or beta == 1):
+        raise ValueError("packed_product: panels of another layout than this kernel's, or beta not 0 or 1")
     if x.shape[1] > depth or count * width < columns or out.shape[0] < n or out.shape[1] < columns \
             or packed.shape[0] * TILE_ROWS < n or packed.shape[1] != depth or packed.shape[2] != TILE_ROWS \
             or edge.shape[0] < TILE_ROWS or edge.shape[1] != width or out.strides[1] != out.itemsize \
