@@ -398,8 +398,7 @@ class LSTMLoop(TimeLoop):
         kernels.lstm_forward_row_blocks(
             table, rows, w_hh, gates, hs, cs, tanh_c,
             np.empty((parts, 4 * hidden * most), dtype=dtype), np.empty((parts, most, 4 * hidden + 16), dtype),
-            kernel_address_for(dtype),
-            packed_weight(w_hh.astype(dtype, copy=False)) if packs else np.empty((0, 0, 0), dtype=dtype),
+            kernel_address_for(dtype), self._panels(w_hh.astype(dtype, copy=False), transposed=False, reuse=False),
             *thread_scratch(parts, most, hidden, dtype))
         return None
 
