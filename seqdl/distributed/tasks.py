@@ -11,9 +11,10 @@ runs its tasks again elsewhere and the run's result is unchanged.
   stay in the cluster's memory for every epoch.
 - :func:`train_unit` trains one unit (a few consecutive segments) from the round's weights with the
   single-process numba kernel and returns the change of the weights.
-- :func:`add_updates` and :func:`apply_updates` reduce the changes of a
-  round (a tree of additions on the workers) and merge them into the next
-  round's weights; :func:`same` copies them to another worker.
+- :func:`rows_of` cuts a block of rows out of a unit's change, and
+  :func:`merge_block` adds up a block's rows of every change of a round and
+  merges them into that block of the next round's weights (each worker
+  merges one block; the next round's tasks fetch the others').
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ class Segment:
 
 @dataclass(frozen=True)
 class Unit:
-    """One task of a round: train the segments of group ``group`` in epoch ``epoch``.
+    """One task of a round: train a few consecutive segments of the corpus in epoch ``epoch``.
 
     ``index`` numbers the unit in the run (it seeds the unit's random
     streams); ``words_before`` is the number of words the whole cluster had
@@ -52,7 +53,6 @@ class Unit:
 
     index: int
     epoch: int
-    group: int
     words_before: int
     parallel: int
 
@@ -106,21 +106,27 @@ def encode_segment(segment: Segment, index: WordIndex, lowercase: bool) -> list[
     return list(make_jobs(segment.shard.sentences(lowercase), index, epoch=0, first_number=0, words_before=0))
 
 
-def train_unit(weights: tuple[np.ndarray, np.ndarray], segments: list[list[Job]], plan: Plan, unit: Unit):
-    """Train copies of ``weights`` on the jobs of ``segments``, in order, as a single-process run does.
+def train_unit(blocks: list[tuple[np.ndarray, np.ndarray]], segments: list[list[Job]], plan: Plan, unit: Unit):
+    """Train a copy of the weights on the jobs of ``segments``, in order, as a single-process run does.
 
-    Returns ``(updates, stats)``. The jobs run on ``plan.threads`` Hogwild threads of the single-process
+    ``blocks`` are the round's weights as consecutive blocks of rows
+    (``(syn0_rows, syn1_rows)`` each). Returns ``(updates, stats)``. The jobs
+    run on ``plan.threads`` Hogwild threads of the single-process
     :class:`~seqdl.embeddings.runner.Runner` (with one thread the result is
     exactly reproducible). ``updates`` is ``(delta_in, delta_out)``, the
     change of the input and output weights; ``stats`` is a list of one
     :class:`~seqdl.embeddings.runner.JobResult` for the whole unit.
     """
-    syn0, syn1 = (w.copy() for w in weights)
+    syn0, syn1 = (np.concatenate([block[i] for block in blocks]) for i in (0, 1))
     net = plan.net._replace(syn0=syn0, syn1=syn1)
     runner = Runner(net, plan.settings, plan.seed, plan.threads, _ClusterSchedule(plan.schedule, unit), JOB_WORDS)
     results = runner.run(_placed([job for jobs in segments for job in jobs], unit))
-    syn0 -= weights[0]
-    syn1 -= weights[1]
+    start = 0
+    for block in blocks:
+        stop = start + len(block[0])
+        syn0[start:stop] -= block[0]
+        syn1[start:stop] -= block[1]
+        start = stop
     total = JobResult(unit.epoch, sum(r.loss for r in results), sum(r.predictions for r in results),
                       sum(r.words for r in results))
     return (syn0, syn1), [total]
@@ -144,14 +150,24 @@ class _ClusterSchedule:
         return self.schedule(self.unit.words_before + self.unit.parallel * done)
 
 
-def add_updates(a, b):
-    """The sum of two results of :func:`train_unit` (or of earlier sums): updates added, stats joined."""
-    (updates_a, stats_a), (updates_b, stats_b) = a, b
-    return tuple(x + y for x, y in zip(updates_a, updates_b)), stats_a + stats_b
+def rows_of(result, start: int, stop: int, with_stats: bool):
+    """Rows ``start:stop`` of a :func:`train_unit` result's changes, with its stats if ``with_stats`` (else none).
+
+    Run on the worker that holds ``result``, so that only these rows travel
+    to the worker that merges them.
+    """
+    (delta0, delta1), stats = result
+    return (delta0[start:stop], delta1[start:stop]), (stats if with_stats else [])
 
 
-def apply_updates(weights: tuple[np.ndarray, np.ndarray], total, units: int, merge: str):
-    """The next round's weights: ``weights`` plus the round's summed changes (``merge="sum"``) or their mean.
+def merge_block(block: tuple[np.ndarray, np.ndarray], parts: list, start: int, units: int, merge: str):
+    """The next round's rows ``start:`` ``start + len(block)`` of the weights: ``block`` plus the round's summed changes (``merge="sum"``) or their mean.
+
+    ``parts`` holds, for every unit of the round in order, either a whole
+    :func:`train_unit` result or its rows of this block (:func:`rows_of`);
+    whole results are cut here, where they are. The changes are added in
+    pairs, level by level (((a + b) + (c + d)) ...), in unit order, so the
+    sum has the same bits wherever it runs.
 
     ``"sum"`` applies every worker's change, as Hogwild threads do on one
     machine, only a round late; it equals averaging the workers' models with
@@ -161,17 +177,26 @@ def apply_updates(weights: tuple[np.ndarray, np.ndarray], total, units: int, mer
     round moves the model about as far as one worker alone would, so it
     needs about W times the epochs.
     """
-    (delta0, delta1), _ = total
-    if merge == "sum":
-        return weights[0] + delta0, weights[1] + delta1
-    return weights[0] + delta0 / np.float32(units), weights[1] + delta1 / np.float32(units)
+    rows = len(block[0])
+    level = []
+    for (delta0, delta1), _ in parts:
+        if len(delta0) != rows:  # a whole change (a block of rows has exactly the block's rows)
+            delta0, delta1 = delta0[start:start + rows], delta1[start:start + rows]
+        level.append((delta0, delta1))
+    if len(level) == 1:  # the change is a task's result (or a view of it): leave it as it is
+        delta0, delta1 = level[0]
+        if merge == "mean":
+            delta0, delta1 = delta0 / np.float32(units), delta1 / np.float32(units)
+        return block[0] + delta0, block[1] + delta1
+    while len(level) > 1:
+        level = [(a[0] + b[0], a[1] + b[1]) for a, b in zip(level[::2], level[1::2])] + level[len(level) // 2 * 2:]
+    for total, weights in zip(level[0], block):  # a sum made here: the new weights are written over it
+        if merge == "mean":
+            total /= np.float32(units)
+        total += weights  # the same bits as weights + total
+    return level[0]
 
 
-def same(value):
-    """``value`` itself: run on another worker, it makes a copy there (a step of a broadcast tree)."""
-    return value
-
-
-def stats_of(total) -> list[JobResult]:
-    """The per-unit results of a reduced round."""
-    return total[1]
+def stats_of(parts: list) -> list[JobResult]:
+    """The per-unit results of a round, from the parts of its first block (which carry them), in unit order."""
+    return [result for _, stats in parts for result in stats]

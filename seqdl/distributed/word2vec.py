@@ -14,10 +14,12 @@ The client drives; the workers do the work (:mod:`seqdl.distributed.tasks`):
    cluster's memory (Dask recomputes it if its worker dies);
 3. each round, every worker trains the next unit from the current
    weights with the single-process numba kernel, on the global
-   learning-rate schedule; the changes are added up in a tree of tasks on
-   the workers, merged into the next round's weights (summed by default,
-   or averaged) and copied to every worker along a tree, so losing any one
-   worker loses nothing.
+   learning-rate schedule. The weights are cut into one block of rows per
+   worker: worker b adds up rows b of every change and merges them into
+   block b of the next round's weights (summed by default, or averaged),
+   and the next round's tasks fetch the blocks they lack (an all-reduce as
+   a reduce-scatter and an all-gather, in tasks). Every block a task fetched
+   stays on its worker, so losing any one worker loses nothing.
 
 Every task is a pure function of (weights, segments, round), with random
 streams seeded by the unit's number, so a rerun after a lost worker gives
@@ -62,7 +64,7 @@ def train_word2vec(model, corpus, client, sync_words: int = DEFAULT_SYNC_WORDS, 
 
     ``sync_words`` is how many words each worker trains between two
     merges of the weights; ``merge`` is how the workers' changes are merged
-    (see :func:`~seqdl.distributed.tasks.apply_updates`). ``threads`` is
+    (see :func:`~seqdl.distributed.tasks.merge_block`). ``threads`` is
     how many Hogwild threads each task trains with: 1 (exactly reproducible)
     for workers of one core, the worker machine's cores for one worker per
     machine. ``progress`` (a :class:`~seqdl.progress.ProgressReporter`)
@@ -138,10 +140,10 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
                              **place[worker_of[i]])
                for i, segment in enumerate(segments)]
     [plan_f] = client.scatter([plan], broadcast=True, hash=False)
-    [weights] = client.scatter([(syn0, syn1)], broadcast=True, hash=False)
+    rows = block_rows(len(vocab), workers)
+    blocks = client.scatter([(syn0[lo:hi], syn1[lo:hi]) for lo, hi in rows], broadcast=True, hash=False)
 
-    units = [(epoch, g) for epoch in range(p.epochs) for g in range(len(groups))]
-    rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
+    rounds = plan_rounds(groups, [segment.words for segment in segments], p.epochs, workers)
     total = vocab.total_words * p.epochs
     stats: list = []
     done, scheduled, started = 0, 0, time.perf_counter()
@@ -151,34 +153,74 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     # reported trained from). A chain of released results is not always rebuilt ("already forgotten").
     kept: collections.deque = collections.deque(maxlen=ROUNDS_KEPT)
     progress.update(0, total=total)
-    copies = [weights] * workers  # the first weights are on every worker already
     for number, round_units in enumerate(rounds):
         results = []
-        for position, (epoch, g) in enumerate(round_units):
-            unit = tasks.Unit(index=number * workers + position, epoch=epoch, group=g, words_before=scheduled,
+        for position, (epoch, unit_segments) in enumerate(round_units):
+            unit = tasks.Unit(index=number * workers + position, epoch=epoch, words_before=scheduled,
                               parallel=len(round_units))
-            results.append(client.submit(tasks.train_unit, copies[position], [encoded[s] for s in groups[g]],
+            results.append(client.submit(tasks.train_unit, blocks, [encoded[s] for s in unit_segments],
                                          plan_f, unit, key=f"seqdl-train-{run}-{unit.index}",
                                          **place[position % len(place)]))
-        scheduled += sum(segments[s].words for _, g in round_units for s in groups[g])
-        summed = _tree_sum(client, results, place, f"{run}-{number}")
-        # Merged on worker 0, which holds the sum and the weights (copy 0) already: nothing travels.
-        weights = client.submit(tasks.apply_updates, weights, summed, len(round_units), merge,
-                                key=f"seqdl-weights-{run}-{number}", **place[0])
-        round_stats = client.submit(tasks.stats_of, summed, key=f"seqdl-stats-{run}-{number}")
-        last = number + 1 == len(rounds)  # the client fetches the final weights: no copies for a next round
-        copies = [weights] if last else _broadcast(client, weights, place, f"{run}-{number}")
-        pending.append((number, round_stats, [*results, summed, *copies]))
-        del results, summed
+        scheduled += sum(segments[s].words for _, unit_segments in round_units for s in unit_segments)
+        parts = _parts(client, results, rows, place, f"{run}-{number}")
+        # Block b is merged on worker b from the rows b of every change: the reduce-scatter half of an all-reduce.
+        # The next round's tasks fetch the blocks they lack (its all-gather half).
+        blocks = [client.submit(tasks.merge_block, blocks[b], parts[b], rows[b][0], len(round_units), merge,
+                                key=f"seqdl-weights-{run}-{number}-{b}", **place[b % len(place)])
+                  for b in range(len(rows))]
+        round_stats = client.submit(tasks.stats_of, parts[0], key=f"seqdl-stats-{run}-{number}", **place[0])
+        pending.append((number, round_stats, [*results, *(f for block in parts for f in block), *blocks]))
+        del results, parts
         # The next rounds are queued before this one ends, so no worker waits for the client between rounds.
         while len(pending) > ROUNDS_AHEAD:
             done = _report(pending, kept, stats, done, total, len(rounds), progress)
     while pending:
         done = _report(pending, kept, stats, done, total, len(rounds), progress)
     elapsed = time.perf_counter() - started
-    syn0, syn1 = weights.result()
+    merged = client.gather(blocks)
+    syn0, syn1 = (np.concatenate([block[i] for block in merged]) for i in (0, 1))
     _finish(model, vocab, syn0, syn1, stats, done / max(elapsed, 1e-9))
     return model
+
+
+def plan_rounds(groups: list[list[int]], words: list[int], epochs: int, workers: int) -> list[list[tuple]]:
+    """The run's rounds: up to ``workers`` units each, a unit being ``(epoch, segment indices)``.
+
+    Every epoch trains ``groups`` in order, and the rounds take the units
+    ``workers`` at a time across epoch ends. Where the last round would
+    leave workers idle (the units of the run are not a multiple of
+    ``workers``), its largest units are cut in two, at the segment nearest
+    their middle word, until every worker has one or no unit has two
+    segments left; ``words[i]`` is segment i's word count.
+    """
+    units = [(epoch, group) for epoch in range(epochs) for group in groups]
+    rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
+    if rounds:
+        last = rounds[-1]
+        while len(last) < workers:
+            size = lambda unit: sum(words[s] for s in unit[1])  # noqa: E731
+            splittable = [unit for unit in last if len(unit[1]) > 1]
+            if not splittable:
+                break
+            epoch, segments = max(splittable, key=size)
+            lefts = np.cumsum([words[s] for s in segments[:-1]])  # words left of each possible cut
+            cut = 1 + int(np.argmin(np.abs(2 * lefts - size((epoch, segments)))))
+            at = last.index((epoch, segments))
+            last[at:at + 1] = [(epoch, segments[:cut]), (epoch, segments[cut:])]
+    return rounds
+
+
+def block_rows(vocab_size: int, workers: int) -> list[tuple[int, int]]:
+    """The weights' rows cut into one block per worker (fewer if the vocabulary is smaller), as ``(start, stop)``.
+
+    Block ``b`` of both matrices is merged on worker ``b``, so each worker
+    adds up only its share of the round's changes and every link carries
+    about one change and one copy of the weights per round, however many
+    workers there are (a ring all-reduce's volume, in two task steps).
+    """
+    count = max(1, min(workers, vocab_size))
+    bounds = [vocab_size * b // count for b in range(count + 1)]
+    return list(zip(bounds[:-1], bounds[1:]))
 
 
 def _report(pending: collections.deque, kept: collections.deque, stats: list, done: int, total: int, rounds: int,
@@ -239,36 +281,23 @@ def group_segments(words: list[int], sync_words: int) -> list[list[int]]:
     return [group for group in groups if group]
 
 
-def _broadcast(client, weights, place: list[dict], tag: str) -> list:
-    """Futures of ``weights`` for each worker (``place[k]``), copied out along a binary tree of tasks.
+def _parts(client, results: list, rows: list[tuple[int, int]], place: list[dict], tag: str) -> list[list]:
+    """For each block of ``rows``, the futures of its rows of each unit's change (``results``), in unit order.
 
-    Copy ``k`` (k >= 1) is made on worker ``k`` from copy ``(k - 1) // 2``;
-    copy 0 is ``weights`` itself, wherever the merge ran. So a worker sends
-    the weights at most twice a round (three times where the merge ran on
-    another worker than worker 0) and they reach W workers in log2(W) steps,
-    as ``Client.replicate`` would, without the client waiting for it.
+    Unit ``k``'s rows of block ``b`` are cut out on worker ``k`` by a task of
+    their own, so only they travel to worker ``b``; the rows of a worker's own
+    block, and every block when there is only one, are the result itself
+    (:func:`~seqdl.distributed.tasks.merge_block` takes its rows).
     """
-    copies = [weights]
-    for k in range(1, len(place)):
-        copies.append(client.submit(tasks.same, copies[(k - 1) // 2], key=f"seqdl-copy-{tag}-{k}", **place[k]))
-    return copies
-
-
-def _tree_sum(client, futures: list, place: list[dict], tag: str):
-    """The sum of ``futures`` by pairwise additions on the workers (depth log2 of their number).
-
-    Future ``i`` is unit ``i``'s result, on worker ``i``; each addition runs
-    where its first operand is, so the sum ends on worker 0 and only the
-    second operand of each addition travels.
-    """
-    level, depth = [(future, i) for i, future in enumerate(futures)], 0
-    while len(level) > 1:
-        pairs = [(client.submit(tasks.add_updates, a, b, key=f"seqdl-sum-{tag}-{depth}-{i}",
-                                **place[where % len(place)]), where)
-                 for i, ((a, where), (b, _)) in enumerate(zip(level[::2], level[1::2]))]
-        level = pairs + level[len(pairs) * 2:]
-        depth += 1
-    return level[0][0]
+    parts: list[list] = [[] for _ in rows]
+    for k, result in enumerate(results):
+        for b, (lo, hi) in enumerate(rows):
+            if len(rows) == 1 or b == k % len(place):
+                parts[b].append(result)
+            else:
+                parts[b].append(client.submit(tasks.rows_of, result, lo, hi, b == 0, key=f"seqdl-rows-{tag}-{k}-{b}",
+                                              **place[k % len(place)]))
+    return parts
 
 
 def _plan(model, vocab: Vocabulary, threads: int) -> tasks.Plan:

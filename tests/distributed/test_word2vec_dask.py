@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import os
 import signal
@@ -14,7 +15,9 @@ import seqdl
 pytest.importorskip("distributed")
 
 from seqdl.distributed import ClusterError, connect, train_word2vec
-from seqdl.distributed.word2vec import group_segments
+from seqdl.distributed import tasks
+from seqdl.distributed import word2vec as cluster_word2vec
+from seqdl.distributed.word2vec import block_rows, group_segments, plan_rounds
 from seqdl.errors import CorpusError
 from seqdl.text.corpus import Corpus
 from seqdl.text.vocab import Vocabulary
@@ -123,6 +126,65 @@ def test_a_run_is_reproducible_and_a_killed_worker_changes_nothing(tmp_path, dem
     assert second.wv.index_to_key == first.wv.index_to_key
     np.testing.assert_array_equal(second.wv.vectors, first.wv.vectors)  # rerun tasks give the same result
     np.testing.assert_array_equal(second.syn1, first.syn1)
+
+
+def test_rounds_give_every_worker_a_unit_down_to_the_last():
+    groups, words = [[0, 1, 2], [3, 4], [5, 6, 7, 8]], [10] * 9
+    rounds = plan_rounds(groups, words, epochs=2, workers=4)  # 6 units: the last round would hold 2 of 4
+    assert rounds == [[(0, [0, 1, 2]), (0, [3, 4]), (0, [5, 6, 7, 8]), (1, [0, 1, 2])],
+                      [(1, [3]), (1, [4]), (1, [5, 6]), (1, [7, 8])]]   # the largest cut first, at its middle
+    assert plan_rounds([[0, 1, 2, 3]], [100, 1, 1, 1], 1, 2) == [[(0, [0]), (0, [1, 2, 3])]]
+    assert plan_rounds([[0]], [5], 3, 2) == [[(0, [0]), (1, [0])], [(2, [0])]]  # one segment cannot be cut
+    assert plan_rounds([[0, 1], [2, 3]], [5] * 4, 3, 1) == [[(e, g)] for e in range(3) for g in ([0, 1], [2, 3])]
+    for workers in (2, 3, 5):
+        rounds = plan_rounds(groups, words, 3, workers)
+        trained = [(epoch, s) for units in rounds for epoch, segments in units for s in segments]
+        assert trained == [(e, s) for e in range(3) for s in range(9)]  # every segment once an epoch, in order
+        assert all(len(units) == workers for units in rounds)
+
+
+def test_the_weights_are_cut_into_one_block_of_rows_per_worker():
+    for vocab_size, workers in [(10, 1), (10, 2), (10, 3), (18_890, 4), (3, 5), (1, 1)]:
+        rows = block_rows(vocab_size, workers)
+        assert len(rows) == min(workers, vocab_size)
+        assert rows[0][0] == 0 and rows[-1][1] == vocab_size
+        assert all(stop == start for (_, stop), (start, _) in zip(rows, rows[1:]))  # consecutive, no gap
+        sizes = [stop - start for start, stop in rows]
+        assert min(sizes) >= 1 and max(sizes) - min(sizes) <= 1
+
+
+def test_a_block_merges_whole_changes_and_cut_rows_alike_in_unit_order():
+    rng = np.random.default_rng(1)
+    weights = [rng.standard_normal((7, 3), dtype=np.float32) for _ in range(2)]
+    changes = [tuple(rng.standard_normal((7, 3), dtype=np.float32) for _ in range(2)) for _ in range(3)]
+    results = [(change, [f"stats {k}"]) for k, change in enumerate(changes)]
+    start, stop = 2, 5
+    block = tuple(w[start:stop] for w in weights)
+    parts = [results[0], tasks.rows_of(results[1], start, stop, True), tasks.rows_of(results[2], start, stop, False)]
+    assert parts[2][1] == [] and parts[1][0][0].shape == (3, 3)
+    for merge, scale in (("sum", 1), ("mean", 3)):
+        merged = tasks.merge_block(block, parts, start, 3, merge)
+        for i in (0, 1):  # the bits of ((a + b) + c), added over the whole matrices
+            whole = weights[i] + ((changes[0][i] + changes[1][i]) + changes[2][i]) / np.float32(scale)
+            np.testing.assert_array_equal(merged[i], whole[start:stop])
+    assert tasks.stats_of(parts) == ["stats 0", "stats 1"]
+
+
+@pytest.mark.parametrize("workers", [2, 3])
+def test_merging_by_blocks_gives_the_bits_of_merging_whole_matrices(workers, client, tmp_path, demo_corpus,
+                                                                    monkeypatch):
+    path = tmp_path / "demo.txt"
+    demo_corpus(path, 0.03)
+    with contextlib.ExitStack() as stack:
+        dask_client = client if workers == 2 else stack.enter_context(connect(f"local:{workers}"))
+        dask_client.wait_for_workers(workers, timeout=60)
+        blocks = train_word2vec(seqdl.Word2Vec(**SMALL), path, dask_client, sync_words=2_000)
+        with monkeypatch.context() as patch:  # one block: every change travels whole to one worker
+            patch.setattr(cluster_word2vec, "block_rows", lambda vocab_size, _: [(0, vocab_size)])
+            whole = train_word2vec(seqdl.Word2Vec(**SMALL), path, dask_client, sync_words=2_000)
+    np.testing.assert_array_equal(blocks.wv.vectors, whole.wv.vectors)
+    np.testing.assert_array_equal(blocks.syn1, whole.syn1)
+    assert blocks.loss_history == whole.loss_history
 
 
 def test_a_path_a_worker_cannot_read_is_named(client, tmp_path):
