@@ -47,14 +47,15 @@ class Unit:
 
     ``index`` numbers the unit in the run (it seeds the unit's random
     streams); ``words_before`` is the number of words the whole cluster had
-    trained when the round began and ``parallel`` the number of units in the
-    round, which place the unit's words on the global learning-rate schedule.
+    trained when the round began and ``parallel`` how many times this unit's
+    words the whole round trains, which place the unit's words on the global
+    learning-rate schedule.
     """
 
     index: int
     epoch: int
     words_before: int
-    parallel: int
+    parallel: float
 
 
 @dataclass(frozen=True)
@@ -161,7 +162,7 @@ def rows_of(result, start: int, stop: int, with_stats: bool):
 
 
 def merge_block(block: tuple[np.ndarray, np.ndarray], parts: list, start: int, units: int, merge: str):
-    """The next round's rows ``start:`` ``start + len(block)`` of the weights: ``block`` plus the round's summed changes (``merge="sum"``) or their mean.
+    """The next round's rows ``start`` to ``start + len(block)`` of the weights: ``block`` plus the round's summed changes (``merge="sum"``) or their mean.
 
     ``parts`` holds, for every unit of the round in order, either a whole
     :func:`train_unit` result or its rows of this block (:func:`rows_of`);

@@ -131,7 +131,7 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     syn0, syn1 = _initial_weights(len(vocab), p.dim, p.seed)
     [index] = client.scatter([vocab.index], broadcast=True, hash=False)
     # Each round's k-th unit goes to the k-th worker (when it is alive: the restriction is loose), so the
-    # units of a round run side by side rather than where the weights were merged.
+    # units of a round run side by side rather than all on one worker.
     place = [dict(workers=[address], allow_other_workers=True) for address in addresses] or [{}]
     # A segment is encoded where its unit trains in the first epoch (and in every epoch, when the units of an
     # epoch are a multiple of the workers).
@@ -141,7 +141,8 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
                for i, segment in enumerate(segments)]
     [plan_f] = client.scatter([plan], broadcast=True, hash=False)
     rows = block_rows(len(vocab), workers)
-    blocks = client.scatter([(syn0[lo:hi], syn1[lo:hi]) for lo, hi in rows], broadcast=True, hash=False)
+    blocks = initial = client.scatter([(syn0[lo:hi], syn1[lo:hi]) for lo, hi in rows], broadcast=True, hash=False)
+    del syn0, syn1
 
     rounds = plan_rounds(groups, [segment.words for segment in segments], p.epochs, workers)
     total = vocab.total_words * p.epochs
@@ -155,13 +156,18 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     progress.update(0, total=total)
     for number, round_units in enumerate(rounds):
         results = []
+        round_words = sum(segments[s].words for _, unit_segments in round_units for s in unit_segments)
         for position, (epoch, unit_segments) in enumerate(round_units):
+            # The last round's units may be cut unevenly (plan_rounds): each unit's schedule then spans exactly
+            # the round's words; the other rounds' units are equal to a segment and keep the round's unit count.
+            unit_words = max(1, sum(segments[s].words for s in unit_segments))
+            parallel = round_words / unit_words if number + 1 == len(rounds) else len(round_units)
             unit = tasks.Unit(index=number * workers + position, epoch=epoch, words_before=scheduled,
-                              parallel=len(round_units))
+                              parallel=parallel)
             results.append(client.submit(tasks.train_unit, blocks, [encoded[s] for s in unit_segments],
                                          plan_f, unit, key=f"seqdl-train-{run}-{unit.index}",
                                          **place[position % len(place)]))
-        scheduled += sum(segments[s].words for _, unit_segments in round_units for s in unit_segments)
+        scheduled += round_words
         parts = _parts(client, results, rows, place, f"{run}-{number}")
         # Block b is merged on worker b from the rows b of every change: the reduce-scatter half of an all-reduce.
         # The next round's tasks fetch the blocks they lack (its all-gather half).
@@ -169,7 +175,9 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
                                 key=f"seqdl-weights-{run}-{number}-{b}", **place[b % len(place)])
                   for b in range(len(rows))]
         round_stats = client.submit(tasks.stats_of, parts[0], key=f"seqdl-stats-{run}-{number}", **place[0])
-        pending.append((number, round_stats, [*results, *(f for block in parts for f in block), *blocks]))
+        # Round 0 also keeps the scattered first blocks, from which a lost worker's round 0 is rebuilt.
+        first = initial if number == 0 else []
+        pending.append((number, round_stats, [*first, *results, *(f for block in parts for f in block), *blocks]))
         del results, parts
         # The next rounds are queued before this one ends, so no worker waits for the client between rounds.
         while len(pending) > ROUNDS_AHEAD:
@@ -179,6 +187,7 @@ def _train(model, corpus: Corpus, client, sync_words: int, progress, max_vocab_m
     elapsed = time.perf_counter() - started
     merged = client.gather(blocks)
     syn0, syn1 = (np.concatenate([block[i] for block in merged]) for i in (0, 1))
+    del merged, initial
     _finish(model, vocab, syn0, syn1, stats, done / max(elapsed, 1e-9))
     return model
 
