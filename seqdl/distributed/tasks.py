@@ -162,7 +162,9 @@ def rows_of(result, start: int, stop: int, with_stats: bool):
 
 
 def merge_block(block: tuple[np.ndarray, np.ndarray], parts: list, start: int, units: int, merge: str):
-    """The next round's rows ``start`` to ``start + len(block)`` of the weights: ``block`` plus the round's summed changes (``merge="sum"``) or their mean.
+    """The next round's rows ``start`` to ``start + len(block)`` of the weights.
+
+    That is ``block`` plus the round's summed changes (``merge="sum"``) or their mean.
 
     ``parts`` holds, for every unit of the round in order, either a whole
     :func:`train_unit` result or its rows of this block (:func:`rows_of`);

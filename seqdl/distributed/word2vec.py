@@ -204,18 +204,16 @@ def plan_rounds(groups: list[list[int]], words: list[int], epochs: int, workers:
     """
     units = [(epoch, group) for epoch in range(epochs) for group in groups]
     rounds = [units[i:i + workers] for i in range(0, len(units), workers)]
-    if rounds:
-        last = rounds[-1]
-        while len(last) < workers:
-            size = lambda unit: sum(words[s] for s in unit[1])  # noqa: E731
-            splittable = [unit for unit in last if len(unit[1]) > 1]
-            if not splittable:
-                break
-            epoch, segments = max(splittable, key=size)
-            lefts = np.cumsum([words[s] for s in segments[:-1]])  # words left of each possible cut
-            cut = 1 + int(np.argmin(np.abs(2 * lefts - size((epoch, segments)))))
-            at = last.index((epoch, segments))
-            last[at:at + 1] = [(epoch, segments[:cut]), (epoch, segments[cut:])]
+    last = rounds[-1] if rounds else []
+    while 0 < len(last) < workers:
+        sizes = [sum(words[s] for s in segments) if len(segments) > 1 else -1 for _, segments in last]
+        at = int(np.argmax(sizes))  # the largest unit that can be cut (the first of equals)
+        if sizes[at] < 0:
+            break
+        epoch, segments = last[at]
+        lefts = np.cumsum([words[s] for s in segments[:-1]])  # words left of each possible cut
+        cut = 1 + int(np.argmin(np.abs(2 * lefts - sizes[at])))
+        last[at:at + 1] = [(epoch, segments[:cut]), (epoch, segments[cut:])]
     return rounds
 
 
